@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { apiKeyRoute } from '../admin/api-key-route.js';
+import { storedApiKey } from '../admin/api-key-schema.js';
+import { ApiKeys } from '../admin/api-keys.js';
+import { campaignRoute } from '../admin/campaign-route.js';
+import { campaign } from '../admin/campaign-schema.js';
+import { Campaigns } from '../admin/campaigns.js';
+import { migrate } from '../schema/migrate.js';
+import { openWarehouse } from '../warehouse/open.js';
+import { SettingsStore } from '../warehouse/settings-store.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { createAuth } from './auth.js';
+import type { Config } from './config.js';
+import { installErrorHandler } from './error-handler.js';
+import { healthRoute } from './health-route.js';
+import { countRequests, createMetrics } from './metrics.js';
+import { metricsRoute } from './metrics-route.js';
+
+const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
+
+export interface AppOptions {
+  config: Config;
+  adminKey: string;
+  /** A warehouse opened by the caller (kept open on close); by default the app opens its own. */
+  warehouse?: Warehouse;
+  logger?: boolean;
+}
+
+/** Builds the whole keyrev app: ingest, admin and analytics APIs, dashboard, on one Fastify instance. */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config } = opts;
+  const warehouse = opts.warehouse ?? (await openWarehouse(config));
+  const { current: schemaVersion } = await migrate(warehouse);
+
+  const campaignStore = new SettingsStore(warehouse, 'campaigns', campaign);
+  const keyStore = new SettingsStore(warehouse, 'api_keys', storedApiKey);
+  const stores = [campaignStore, keyStore];
+  await Promise.all(stores.map((s) => s.refresh()));
+
+  const campaigns = new Campaigns(campaignStore);
+  const apiKeys = new ApiKeys(keyStore);
+  const auth = createAuth(opts.adminKey, apiKeys);
+  const metrics = createMetrics();
+
+  const app = Fastify({
+    logger: opts.logger === false ? false : { level: config.logLevel },
+    // A line per request would cost more than the click redirect itself; /metrics counts them.
+    disableRequestLogging: true,
+    // Behind a load balancer the client's address comes from X-Forwarded-For.
+    trustProxy: true,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app, metrics);
+  countRequests(app, metrics);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'keyrev API', version: '0.1.0', description: 'Keyword and ad attribution: clicks, postbacks, reports.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoute, { warehouse, schemaVersion });
+  await app.register(metricsRoute, { metrics });
+  await app.register(campaignRoute, { campaigns, auth });
+  await app.register(apiKeyRoute, { apiKeys, auth });
+
+  if (fs.existsSync(path.join(webDist, 'index.html'))) {
+    await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
+  }
+
+  // Other processes (server mode) may change settings; pick their changes up.
+  const refresher = setInterval(() => {
+    Promise.all(stores.map((s) => s.refresh())).catch((err: unknown) =>
+      app.log.warn({ err }, 'settings refresh failed; serving the cached settings'),
+    );
+  }, config.settingsRefreshMs);
+  refresher.unref();
+
+  app.addHook('onClose', async () => {
+    clearInterval(refresher);
+    if (!opts.warehouse) await warehouse.close();
+  });
+  return app;
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { StartupError } from './errors.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const clickhouseUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://default:@localhost:8123/keyrev' })
+  .optional();
+
+/** Every environment variable keyrev reads; CONTRACT.md and the README list the same names. */
+const envSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  KEYREV_DATA_DIR: z.string().min(1).default('./data'),
+  CLICKHOUSE_URL: clickhouseUrl,
+  KEYREV_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEYREV_NODE_ID: z.coerce.number().int().min(0).max(1023).default(0),
+  KEYREV_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYREV_STARTUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  KEYREV_SETTINGS_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  clickhouseUrl: string | undefined;
+  adminKey: string | undefined;
+  nodeId: number;
+  logLevel: z.infer<typeof envSchema>['KEYREV_LOG_LEVEL'];
+  startupTimeoutMs: number;
+  settingsRefreshMs: number;
+};
+
+/** Reads the configuration from an environment; a bad variable throws a StartupError naming it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "unset", as shells and compose files often pass VAR= for optional ones.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new StartupError(`invalid ${String(issue.path[0])}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.KEYREV_DATA_DIR),
+    clickhouseUrl: e.CLICKHOUSE_URL,
+    adminKey: e.KEYREV_ADMIN_KEY,
+    nodeId: e.KEYREV_NODE_ID,
+    logLevel: e.KEYREV_LOG_LEVEL,
+    startupTimeoutMs: e.KEYREV_STARTUP_TIMEOUT_MS,
+    settingsRefreshMs: e.KEYREV_SETTINGS_REFRESH_MS,
+  };
+}

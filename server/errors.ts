@@ -1,0 +1,39 @@
+/**
+ * The one registry of error codes keyrev answers with. Every code is listed in the README's
+ * "Error codes" table (a test checks it), so an API user can look up any code they receive.
+ */
+export const errorCodes = {
+  KR_BAD_REQUEST: { status: 400, title: 'the request is malformed or a value is out of range' },
+  KR_UNAUTHORIZED: { status: 401, title: 'missing or wrong API key' },
+  KR_FORBIDDEN: { status: 403, title: 'the API key may not do this (a read-only report key on the admin API)' },
+  KR_NOT_FOUND: { status: 404, title: 'no such route or object' },
+  KR_CONFLICT: { status: 409, title: 'the object exists already' },
+  KR_PAYLOAD_TOO_LARGE: { status: 413, title: 'the body is larger than the limit' },
+  KR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'the Content-Type is not accepted here' },
+  KR_WAREHOUSE_UNAVAILABLE: { status: 503, title: 'ClickHouse cannot be reached; ingest keeps spooling' },
+  KR_INTERNAL: { status: 500, title: 'a bug in keyrev; the log has the details' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** An error that is meant for the client: its code picks the status, its message is one line. */
+export class KeyrevError extends Error {
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KeyrevError';
+    this.statusCode = errorCodes[code].status;
+  }
+}
+
+export function fail(code: ErrorCode, message: string = errorCodes[code].title): never {
+  throw new KeyrevError(code, message);
+}
+
+/** A reason to refuse to start, printed as one line without a stack trace. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}

@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import { resolveAdminKey } from './admin-key.js';
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+import { StartupError } from './errors.js';
+
+/** `npm start`: one process serving ingest, APIs and the dashboard on PORT. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  prepareDataDir(config.dataDir);
+  const admin = resolveAdminKey(config.adminKey, config.dataDir);
+  const app = await withDeadline(buildApp({ config, adminKey: admin.key }), config.startupTimeoutMs);
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await app.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`port ${config.port} is already in use (set PORT)`);
+    if (code === 'EACCES') throw new StartupError(`no permission to listen on port ${config.port} (set PORT)`);
+    if (code === 'EADDRNOTAVAIL') throw new StartupError(`cannot bind to HOST ${config.host}`);
+    throw err;
+  }
+  if (admin.generatedAt) {
+    console.log(`keyrev: generated an admin key (stored in ${admin.generatedAt}): ${admin.key}`);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      app.log.info({ signal }, 'shutting down');
+      app.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+function prepareDataDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    throw new StartupError(`data directory ${dir} is not writable (set KEYREV_DATA_DIR): ${(err as NodeJS.ErrnoException).code}`);
+  }
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StartupError(`warehouse not ready within ${ms} ms (KEYREV_STARTUP_TIMEOUT_MS)`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof StartupError) {
+    console.error(`keyrev: cannot start: ${err.message}`);
+  } else {
+    console.error('keyrev: cannot start: unexpected error');
+    console.error(err);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../server/app.js';
+import { loadConfig, type Config } from '../../server/config.js';
+
+export const adminKey = 'test-admin-key-0123456789';
+export const adminAuth = { authorization: `Bearer ${adminKey}` };
+
+export function tempDir(prefix = 'keyrev-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  config: Config;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the whole app on a fresh temporary data directory with the embedded warehouse (or the
+ * server named by CLICKHOUSE_URL). chdb holds one data directory per process, so a test file
+ * keeps one app open at a time.
+ */
+export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const dataDir = env.KEYREV_DATA_DIR ?? tempDir();
+  const config = loadConfig({ KEYREV_DATA_DIR: dataDir, KEYREV_ADMIN_KEY: adminKey, KEYREV_LOG_LEVEL: 'warn', ...env });
+  const app = await buildApp({ config, adminKey, logger: false });
+  await app.ready();
+  return {
+    app,
+    config,
+    dataDir,
+    close: async () => {
+      await app.close();
+    },
+  };
+}
