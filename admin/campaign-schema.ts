@@ -3,18 +3,30 @@ import { httpUrlWithMacros, isoTimestamp, objectId } from '../server/schemas.js'
 
 export const costModels = ['none', 'cpc', 'cpm', 'cpa', 'revshare'] as const;
 
-export const campaignInput = z.strictObject({
+const fields = {
   name: z.string().trim().min(1).max(200),
   offerUrl: httpUrlWithMacros,
-  trafficSource: z.string().trim().max(100).default(''),
+  trafficSource: z.string().trim().max(100),
   /** How cost is counted when a click does not pass `cost=`: per click (cpc), per 1,000 clicks (cpm). */
-  costModel: z.enum(costModels).default('none'),
-  costValue: z.number().min(0).max(1_000_000).default(0),
+  costModel: z.enum(costModels),
+  costValue: z.number().min(0).max(1_000_000),
   fallbackUrl: httpUrlWithMacros.optional(),
-  status: z.enum(['active', 'paused']).default('active'),
+  status: z.enum(['active', 'paused']),
+};
+
+export const campaignInput = z.strictObject({
+  ...fields,
+  trafficSource: fields.trafficSource.default(''),
+  costModel: fields.costModel.default('none'),
+  costValue: fields.costValue.default(0),
+  status: fields.status.default('active'),
 });
 
-export const campaignPatch = campaignInput.partial().refine((p) => Object.keys(p).length > 0, 'nothing to change');
+/** No defaults here: a PATCH changes only what it names. */
+export const campaignPatch = z
+  .strictObject(fields)
+  .partial()
+  .refine((p) => Object.keys(p).length > 0, 'nothing to change');
 
 export const campaign = campaignInput.extend({
   id: objectId,

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { ClickHouseError, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import {
   WarehouseError,
   assertIdentifier,
@@ -53,6 +53,8 @@ export class ServerWarehouse implements Warehouse {
       request_timeout: requestTimeoutMs,
       clickhouse_settings: sharedSettings,
       application: 'keyrev',
+      // Failures reach the caller as WarehouseError and are logged there, once, in keyrev's log.
+      log: { level: ClickHouseLogLevel.OFF },
     };
     // The database may not exist yet, so it is created through a connection to `default`.
     const bootstrap = createClient({ ...common, database: 'default' });
@@ -144,6 +146,7 @@ function toWarehouseError(err: unknown): WarehouseError {
   }
   // Anything that is not an answer from ClickHouse (refused, reset, timed out) means it is unreachable.
   const e = err as { message?: string; code?: string };
-  const detail = [e.code, firstLine(e.message ?? String(err))].filter(Boolean).join(' ');
+  const message = firstLine(e.message ?? String(err));
+  const detail = e.code && !message.includes(e.code) ? `${e.code} ${message}` : message;
   return new WarehouseError(`ClickHouse server unreachable: ${detail}`, true, undefined, { cause: err });
 }
