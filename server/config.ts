@@ -19,6 +19,14 @@ const envSchema = z.object({
   KEYREV_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEYREV_STARTUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   KEYREV_SETTINGS_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+  KEYREV_FALLBACK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  // Proxies whose X-Forwarded-For is believed; private networks by default, so visitors cannot spoof their IP.
+  KEYREV_TRUST_PROXY: z.string().min(1).default('loopback,linklocal,uniquelocal'),
+  KEYREV_IP_STORAGE: z.enum(['full', 'truncated']).default('full'),
+  KEYREV_COUNTRY_HEADER: z.string().regex(/^[a-z0-9-]+$/i, 'must be a header name').optional(),
+  KEYREV_UNIQUE_WINDOW_HOURS: z.coerce.number().min(0).max(24 * 90).default(24),
+  KEYREV_SPOOL_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(8 * 1024 ** 3),
+  KEYREV_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
 });
 
 export type Config = {
@@ -31,6 +39,13 @@ export type Config = {
   logLevel: z.infer<typeof envSchema>['KEYREV_LOG_LEVEL'];
   startupTimeoutMs: number;
   settingsRefreshMs: number;
+  fallbackUrl: string | undefined;
+  trustProxy: string;
+  ipStorage: 'full' | 'truncated';
+  countryHeader: string | undefined;
+  uniqueWindowMs: number;
+  spoolMaxBytes: number;
+  flushIntervalMs: number;
 };
 
 /** Reads the configuration from an environment; a bad variable throws a StartupError naming it. */
@@ -53,5 +68,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.KEYREV_LOG_LEVEL,
     startupTimeoutMs: e.KEYREV_STARTUP_TIMEOUT_MS,
     settingsRefreshMs: e.KEYREV_SETTINGS_REFRESH_MS,
+    fallbackUrl: e.KEYREV_FALLBACK_URL,
+    trustProxy: e.KEYREV_TRUST_PROXY,
+    ipStorage: e.KEYREV_IP_STORAGE,
+    countryHeader: e.KEYREV_COUNTRY_HEADER?.toLowerCase(),
+    uniqueWindowMs: e.KEYREV_UNIQUE_WINDOW_HOURS * 3_600_000,
+    spoolMaxBytes: e.KEYREV_SPOOL_MAX_BYTES,
+    flushIntervalMs: e.KEYREV_FLUSH_INTERVAL_MS,
   };
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { withTimeout } from './timeout.js';
 
 const pingTimeoutMs = 2_000;
 
@@ -11,18 +12,10 @@ export const healthRoute: FastifyPluginAsync<{ warehouse: Warehouse; schemaVersi
   app.get('/health', { schema: { hide: true } }, async (_req, reply) => {
     const base = { warehouse: warehouse.kind, database: warehouse.database, schemaVersion };
     try {
-      await withTimeout(warehouse.ping(), pingTimeoutMs);
+      await withTimeout(warehouse.ping(), pingTimeoutMs, () => new Error(`no answer from ClickHouse within ${pingTimeoutMs} ms`));
       return { status: 'ok', ...base };
     } catch (err) {
       return reply.status(503).send({ status: 'unavailable', ...base, reason: (err as Error).message });
     }
   });
 };
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from ClickHouse within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

@@ -3,13 +3,18 @@ import { resolveAdminKey } from './admin-key.js';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { StartupError } from './errors.js';
+import { withTimeout } from './timeout.js';
 
 /** `npm start`: one process serving ingest, APIs and the dashboard on PORT. */
 async function main(): Promise<void> {
   const config = loadConfig();
   prepareDataDir(config.dataDir);
   const admin = resolveAdminKey(config.adminKey, config.dataDir);
-  const app = await withDeadline(buildApp({ config, adminKey: admin.key }), config.startupTimeoutMs);
+  const app = await withTimeout(
+    buildApp({ config, adminKey: admin.key }),
+    config.startupTimeoutMs,
+    () => new StartupError(`warehouse not ready within ${config.startupTimeoutMs} ms (KEYREV_STARTUP_TIMEOUT_MS)`),
+  );
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -40,18 +45,6 @@ function prepareDataDir(dir: string): void {
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (err) {
     throw new StartupError(`data directory ${dir} is not writable (set KEYREV_DATA_DIR): ${(err as NodeJS.ErrnoException).code}`);
-  }
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StartupError(`warehouse not ready within ${ms} ms (KEYREV_STARTUP_TIMEOUT_MS)`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,9 +1,25 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Spool } from '../ingest/spool.js';
 
 /** One registry per app, so several apps in one process (tests, benches) keep separate numbers. */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'keyrev_' });
+  const spools = new Map<string, Spool>();
+  const spoolGauge = (name: string, help: string, read: (s: Spool) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['table'] as const,
+      registers: [registry],
+      collect() {
+        for (const [table, spool] of spools) this.set({ table }, read(spool));
+      },
+    });
+  spoolGauge('keyrev_spool_segments', 'Spool segments not yet in ClickHouse', (s) => s.stats().segments);
+  spoolGauge('keyrev_spool_bytes', 'Bytes of spool segments not yet in ClickHouse', (s) => s.stats().bytes);
+  spoolGauge('keyrev_flush_lag_seconds', 'Age of the oldest spooled record not yet in ClickHouse', (s) => s.stats().oldestAgeMs / 1000);
+  spoolGauge('keyrev_spool_dropped_records', 'Records the spool could not keep (disk limit or write error) since start', (s) => s.stats().dropped);
   return {
     registry,
     httpRequests: new Counter({
@@ -17,6 +33,27 @@ export function createMetrics() {
       help: 'Time to answer an HTTP request, by route',
       labelNames: ['route'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    }),
+    observeSpool(table: string, spool: Spool): void {
+      spools.set(table, spool);
+    },
+    rowsWritten: new Counter({
+      name: 'keyrev_rows_written_total',
+      help: 'Rows inserted into ClickHouse from the spool, by table',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
+    flushFailures: new Counter({
+      name: 'keyrev_flush_failures_total',
+      help: 'Failed spool flushes: ClickHouse unavailable (retried) or refused (segment moved aside)',
+      labelNames: ['table', 'reason'] as const,
+      registers: [registry],
+    }),
+    clicks: new Counter({
+      name: 'keyrev_clicks_total',
+      help: 'Clicks redirected: recorded, missed (unknown or paused campaign), lost (not spooled)',
+      labelNames: ['result'] as const,
       registers: [registry],
     }),
     rejects: new Counter({

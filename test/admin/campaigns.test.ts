@@ -57,11 +57,14 @@ describe('campaigns API', () => {
 
   it.each([
     [{ offerUrl: 'https://x.example/' }, /^body\.name: /],
-    [{ name: 'x', offerUrl: 'javascript:alert(1)' }, /^body\.offerUrl: must be an http\(s\) URL$/],
-    [{ name: 'x', offerUrl: 'ftp://x.example/' }, /^body\.offerUrl: must be an http\(s\) URL$/],
+    [{ name: 'x', offerUrl: 'javascript:alert(1)' }, /^body\.offerUrl: must be an http\(s\) URL, with macros only after the host$/],
+    [{ name: 'x', offerUrl: 'ftp://x.example/' }, /^body\.offerUrl: must be an http\(s\) URL, with macros only after the host$/],
     [{ name: 'x', offerUrl: 'https://x.example/', costModel: 'free' }, /^body\.costModel: /],
     [{ name: 'x', offerUrl: 'https://x.example/', unknownField: 1 }, /unknownField|Unrecognized/],
     [{ name: 'x'.repeat(201), offerUrl: 'https://x.example/' }, /^body\.name: /],
+    [{ name: 'x', offerUrl: 'https://{sub1}/land' }, /^body\.offerUrl: must be an http\(s\) URL/],
+    [{ name: 'x', offerUrl: 'https://shop.{sub1}.example/' }, /^body\.offerUrl: must be an http\(s\) URL/],
+    [{ name: 'x', offerUrl: 'https://a.example/', fallbackUrl: '//evil.example/' }, /^body\.fallbackUrl: /],
   ])('answers 400 with a one-line reason for %j', async (body, message) => {
     const before = (await t.app.inject({ method: 'GET', url: '/api/campaigns', headers: adminAuth })).json().campaigns.length;
     const res = await post(body);

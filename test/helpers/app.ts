@@ -1,16 +1,12 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
+import { tempDir } from './temp.js';
 
 export const adminKey = 'test-admin-key-0123456789';
 export const adminAuth = { authorization: `Bearer ${adminKey}` };
 
-export function tempDir(prefix = 'keyrev-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
+export { tempDir };
 
 export interface TestApp {
   app: FastifyInstance;

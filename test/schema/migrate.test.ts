@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from '../../schema/migrate.js';
 import { StartupError } from '../../server/errors.js';
 import { EmbeddedWarehouse } from '../../warehouse/embedded.js';
-import { tempDir } from '../helpers/app.js';
+import { tempDir } from '../helpers/temp.js';
 
 describe('schema migrations', () => {
   let wh: EmbeddedWarehouse;

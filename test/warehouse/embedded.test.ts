@@ -1,5 +1,5 @@
 import { EmbeddedWarehouse } from '../../warehouse/embedded.js';
-import { tempDir } from '../helpers/app.js';
+import { tempDir } from '../helpers/temp.js';
 import { warehouseContract } from './contract.js';
 
 warehouseContract('embedded (chdb)', () => EmbeddedWarehouse.open(tempDir()));

@@ -1,0 +1,50 @@
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Metrics } from '../server/metrics.js';
+import { withTimeout } from '../server/timeout.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { Flusher } from './flusher.js';
+import { Spool } from './spool.js';
+
+export interface PipelineOptions {
+  table: 'clicks' | 'postbacks';
+  dataDir: string;
+  maxTotalBytes: number;
+  flushIntervalMs: number;
+}
+
+export interface IngestPipeline {
+  spool: Spool;
+  flusher: Flusher;
+  /** Ships what it can (bounded in time), then closes the spool; what is left is replayed on start. */
+  close(): Promise<void>;
+}
+
+/** A table's way in: a durable spool on local disk and a flusher that batches it into ClickHouse. */
+export function openPipeline(opts: PipelineOptions, warehouse: Warehouse, metrics: Metrics, log: FastifyBaseLogger): IngestPipeline {
+  const { table } = opts;
+  const spool = Spool.open({
+    dir: path.join(opts.dataDir, 'spool', table),
+    maxSegmentBytes: 32 * 1024 * 1024,
+    maxSegmentAgeMs: opts.flushIntervalMs,
+    maxTotalBytes: opts.maxTotalBytes,
+  });
+  const flusher = new Flusher(spool, (data, dedupToken) => warehouse.insertRaw(table, data, 'JSONEachRow', { dedupToken }), {
+    intervalMs: Math.min(100, opts.flushIntervalMs),
+    maxBackoffMs: 5_000,
+    log: log.child({ spool: table }),
+    onRowsWritten: (rows) => metrics.rowsWritten.inc({ table }, rows),
+    onFailure: (reason) => metrics.flushFailures.inc({ table, reason }),
+  });
+  metrics.observeSpool(table, spool);
+  flusher.start();
+  return {
+    spool,
+    flusher,
+    close: async () => {
+      await flusher.stop();
+      await withTimeout(flusher.drain(), 5_000, () => new Error('drain timed out')).catch(() => undefined);
+      await spool.close();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * A forgiving query-string parser for links that come from ad platforms and visitors' browsers:
+ * `+` is a space (form encoding, as ad platforms write it); a literal plus arrives as %2B. Broken
+ * percent-encoding is kept as written instead of failing, control characters are dropped,
+ * lone surrogates are repaired, and sizes are bounded so no link can make a huge row.
+ */
+export interface QueryLimits {
+  maxParams: number;
+  maxKeyLength: number;
+  maxValueLength: number;
+}
+
+export interface ParsedQuery {
+  /** First value of each name, in order of appearance. */
+  params: Map<string, string>;
+  /** Parameters past maxParams that were not kept. */
+  droppedParams: number;
+  /** Values cut to maxValueLength. */
+  truncated: number;
+}
+
+export function parseQuery(rawQuery: string, limits: QueryLimits): ParsedQuery {
+  const params = new Map<string, string>();
+  let droppedParams = 0;
+  let truncated = 0;
+  if (rawQuery.length === 0) return { params, droppedParams, truncated };
+  for (const pair of rawQuery.split('&')) {
+    if (pair.length === 0) continue;
+    const eq = pair.indexOf('=');
+    const key = clean(decode(eq === -1 ? pair : pair.slice(0, eq)), limits.maxKeyLength);
+    if (key.length === 0 || params.has(key)) continue;
+    if (params.size >= limits.maxParams) {
+      droppedParams++;
+      continue;
+    }
+    const raw = eq === -1 ? '' : clean(decode(pair.slice(eq + 1)), Infinity);
+    if (raw.length > limits.maxValueLength) truncated++;
+    params.set(key, cut(raw, limits.maxValueLength));
+  }
+  return { params, droppedParams, truncated };
+}
+
+function decode(text: string): string {
+  const spaced = text.includes('+') ? text.replace(/\+/g, ' ') : text;
+  if (!spaced.includes('%')) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    // Decode the well-formed escapes one by one and keep the broken ones as they were.
+    return spaced.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        return run;
+      }
+    });
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const controlChars = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Drops control characters and repairs lone surrogates, so every stored value is clean UTF-8 text. */
+export function clean(text: string, maxLength: number): string {
+  const stripped = text.replace(controlChars, '');
+  return cut(stripped.isWellFormed() ? stripped : stripped.toWellFormed(), maxLength);
+}
+
+/** Cuts to a length without splitting a surrogate pair. */
+function cut(text: string, maxLength: number): string {
+  if (text.length <= maxLength) return text;
+  const code = text.charCodeAt(maxLength - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? maxLength - 1 : maxLength);
+}

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Spool, type SpoolOptions } from '../../ingest/spool.js';
+import { tempDir } from '../helpers/temp.js';
+
+const line = (i: number) => Buffer.from(`{"i":${i}}\n`);
+
+function open(overrides: Partial<SpoolOptions> = {}): Spool {
+  return Spool.open({ dir: tempDir('keyrev-spool-'), maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30, ...overrides });
+}
+
+async function readAll(spool: Spool): Promise<string> {
+  const parts = await Promise.all((await spool.takeReady({ force: true })).map((s) => spool.read(s)));
+  return Buffer.concat(parts).toString();
+}
+
+describe('durable spool', () => {
+  it('acknowledges appends only once they are in a segment file, in order, in shared syncs', async () => {
+    const spool = open();
+    const acks = await Promise.all(Array.from({ length: 2_000 }, (_, i) => spool.append(line(i))));
+    expect(acks.every(Boolean)).toBe(true);
+    const text = await readAll(spool);
+    expect(text.trimEnd().split('\n').map((l) => JSON.parse(l).i)).toEqual(Array.from({ length: 2_000 }, (_, i) => i));
+    expect(spool.stats()).toMatchObject({ appended: 2_000, dropped: 0 });
+  });
+
+  it('seals the active segment by age and by size', async () => {
+    const spool = open({ maxSegmentAgeMs: 1_000, maxSegmentBytes: 100 });
+    await spool.append(line(1));
+    expect(await spool.takeReady({ now: Date.now() })).toHaveLength(0);
+    expect(await spool.takeReady({ now: Date.now() + 1_000 })).toHaveLength(1);
+    for (let i = 0; i < 20; i++) await spool.append(line(i)); // 10 bytes each: a seal every 100 bytes
+    expect((await spool.takeReady()).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('replays every sealed and active segment after a restart, with the same tokens', async () => {
+    const dir = tempDir('keyrev-spool-');
+    const opts = { dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 };
+    const first = Spool.open(opts);
+    await first.append(line(1));
+    const [sealed] = await first.takeReady({ force: true });
+    const token = first.tokenOf(sealed!);
+    await first.append(line(2));
+    // no close(): as after a crash
+    const second = Spool.open(opts);
+    const ready = await second.takeReady();
+    expect(ready).toHaveLength(2);
+    expect(second.tokenOf(ready[0]!)).toBe(token);
+    expect(Buffer.concat(await Promise.all(ready.map((s) => second.read(s)))).toString()).toBe('{"i":1}\n{"i":2}\n');
+    await second.append(line(3));
+    const all = await second.takeReady({ force: true });
+    expect(all.map((s) => second.tokenOf(s))).toEqual([...new Set(all.map((s) => second.tokenOf(s)))]);
+    expect(all).toHaveLength(3);
+  });
+
+  it('cuts a half-written last line left by a crash', async () => {
+    const dir = tempDir('keyrev-spool-');
+    fs.writeFileSync(path.join(dir, '000000000007.jsonl'), '{"i":1}\n{"i":2}\n{"i":');
+    const spool = Spool.open({ dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 });
+    const [segment] = await spool.takeReady();
+    expect((await spool.read(segment!)).toString()).toBe('{"i":1}\n{"i":2}\n');
+    await spool.append(line(3));
+    const all = await spool.takeReady({ force: true });
+    expect(path.basename(all[1]!.file)).toBe('000000000008.jsonl');
+  });
+
+  it('drops and counts records past the disk limit instead of blocking', async () => {
+    const spool = open({ maxTotalBytes: 20 }); // 8 bytes a line: room for two
+    const acks = [];
+    for (let i = 0; i < 4; i++) acks.push(await spool.append(line(i)));
+    expect(acks).toEqual([true, true, false, false]);
+    expect(spool.stats()).toMatchObject({ appended: 2, dropped: 2 });
+  });
+
+  it('forgets a segment once removed and moves a refused one aside', async () => {
+    const spool = open();
+    await spool.append(line(1));
+    const [a] = await spool.takeReady({ force: true });
+    await spool.append(line(2));
+    const [, b] = await spool.takeReady({ force: true });
+    await spool.remove(a!);
+    expect(fs.existsSync(a!.file)).toBe(false);
+    const kept = await spool.quarantine(b!);
+    expect(fs.readFileSync(kept, 'utf8')).toBe('{"i":2}\n');
+    expect(spool.stats()).toMatchObject({ segments: 0, bytes: 0, oldestAgeMs: 0 });
+  });
+});
