@@ -10,8 +10,15 @@ import { apiKeyRoute } from '../admin/api-key-route.js';
 import { storedApiKey } from '../admin/api-key-schema.js';
 import { ApiKeys } from '../admin/api-keys.js';
 import { campaignRoute } from '../admin/campaign-route.js';
+import { clickLookupRoute } from '../analytics/click-route.js';
 import { campaign } from '../admin/campaign-schema.js';
 import { Campaigns } from '../admin/campaigns.js';
+import { ClickIdGenerator } from '../ingest/click-id.js';
+import { clickRoute } from '../ingest/click-route.js';
+import { ClickTracker } from '../ingest/clicks.js';
+import { createEnricher } from '../ingest/enrich.js';
+import { openPipeline, type IngestPipeline } from '../ingest/pipeline.js';
+import { UniqueClicks } from '../ingest/unique-clicks.js';
 import { migrate } from '../schema/migrate.js';
 import { openWarehouse } from '../warehouse/open.js';
 import { SettingsStore } from '../warehouse/settings-store.js';
@@ -24,6 +31,18 @@ import { countRequests, createMetrics } from './metrics.js';
 import { metricsRoute } from './metrics-route.js';
 
 const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
+
+/** What tests, benches and later plugins reach through `app.keyrev`. */
+export interface KeyrevHandle {
+  warehouse: Warehouse;
+  clicks: IngestPipeline;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    keyrev: KeyrevHandle;
+  }
+}
 
 export interface AppOptions {
   config: Config;
@@ -53,8 +72,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logger: opts.logger === false ? false : { level: config.logLevel },
     // A line per request would cost more than the click redirect itself; /metrics counts them.
     logController: new LogController({ disableRequestLogging: true }),
-    // Behind a load balancer the client's address comes from X-Forwarded-For.
-    trustProxy: true,
+    // X-Forwarded-For is believed only from these proxies (KEYREV_TRUST_PROXY), so visitors cannot spoof their address.
+    trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 200 },
   });
@@ -74,10 +93,29 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(healthRoute, { warehouse, schemaVersion });
   await app.register(metricsRoute, { metrics });
   await app.register(campaignRoute, { campaigns, auth });
   await app.register(apiKeyRoute, { apiKeys, auth });
+
+  const clicks = openPipeline(
+    { table: 'clicks', dataDir: config.dataDir, maxTotalBytes: config.spoolMaxBytes, flushIntervalMs: config.flushIntervalMs },
+    warehouse,
+    metrics,
+    app.log,
+  );
+  const tracker = new ClickTracker({
+    findCampaign: (id) => campaigns.find(id),
+    ids: new ClickIdGenerator(config.nodeId),
+    spool: clicks.spool,
+    enrich: createEnricher(config.countryHeader ? { countryHeader: config.countryHeader } : {}),
+    unique: new UniqueClicks({ windowMs: config.uniqueWindowMs, maxEntries: 1_000_000 }),
+    ipStorage: config.ipStorage,
+    fallbackUrl: config.fallbackUrl,
+  });
+  await app.register(clickRoute, { tracker, metrics });
+  await app.register(clickLookupRoute, { warehouse, auth });
+  await app.register(healthRoute, { warehouse, schemaVersion, spools: { clicks: clicks.spool } });
+  app.decorate('keyrev', { warehouse, clicks });
 
   if (fs.existsSync(path.join(webDist, 'index.html'))) {
     await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
@@ -93,6 +131,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onClose', async () => {
     clearInterval(refresher);
+    await clicks.close();
     if (!opts.warehouse) await warehouse.close();
   });
   return app;

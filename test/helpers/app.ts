@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
 import { tempDir } from './temp.js';
 
 export const adminKey = 'test-admin-key-0123456789';
@@ -20,10 +21,10 @@ export interface TestApp {
  * server named by CLICKHOUSE_URL). chdb holds one data directory per process, so a test file
  * keeps one app open at a time.
  */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startApp(env: Record<string, string> = {}, opts: { warehouse?: Warehouse } = {}): Promise<TestApp> {
   const dataDir = env.KEYREV_DATA_DIR ?? tempDir();
   const config = loadConfig({ KEYREV_DATA_DIR: dataDir, KEYREV_ADMIN_KEY: adminKey, KEYREV_LOG_LEVEL: 'warn', ...env });
-  const app = await buildApp({ config, adminKey, logger: false });
+  const app = await buildApp({ config, adminKey, logger: false, ...opts });
   await app.ready();
   return {
     app,
@@ -31,6 +32,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     dataDir,
     close: async () => {
       await app.close();
+      await opts.warehouse?.close();
     },
   };
 }

@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Metrics } from '../server/metrics.js';
+import type { ClickTracker } from './clicks.js';
+
+const clickParams = z.object({ campaignId: z.string().max(200) });
+
+/** GET /c/:campaignId: the tracking link placed in ads. Records the click, then redirects. */
+export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics: Metrics }> = async (app, { tracker, metrics }) => {
+  app.get(
+    '/c/:campaignId',
+    {
+      schema: {
+        tags: ['tracking'],
+        summary: 'Tracking link: records the click and answers 302 to the offer',
+        params: clickParams,
+        security: [],
+      },
+    },
+    async (req, reply) => {
+      const url = req.raw.url ?? '';
+      const q = url.indexOf('?');
+      const outcome = await tracker.track({
+        campaignId: req.params.campaignId,
+        rawQuery: q === -1 ? '' : url.slice(q + 1),
+        ip: req.ip,
+        userAgent: req.headers['user-agent'] ?? '',
+        referrer: req.headers.referer ?? '',
+        headers: req.headers,
+      });
+      metrics.clicks.inc({ result: !outcome.durable ? 'lost' : outcome.missed ? 'missed' : 'recorded' });
+      reply.header('x-keyrev-click-id', outcome.clickId).header('cache-control', 'no-store');
+      if (!outcome.location) {
+        return reply.status(404).type('text/plain; charset=utf-8').send('This link is not active.\n');
+      }
+      return reply.redirect(outcome.location, 302);
+    },
+  );
+};

@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import ipaddr from 'ipaddr.js';
+import { isbot } from 'isbot';
+import { Reader, type CountryResponse } from 'mmdb-lib';
+import UAParser from 'ua-parser-js';
+
+export interface ClickEnrichment {
+  deviceType: 'desktop' | 'mobile' | 'tablet' | 'tv' | 'console' | 'wearable' | 'bot' | 'unknown';
+  os: string;
+  browser: string;
+  isBot: boolean;
+  /** ISO 3166-1 alpha-2, upper case; '' when unknown. */
+  country: string;
+}
+
+export interface EnricherOptions {
+  /** A header set by a trusted proxy or CDN (e.g. cf-ipcountry); it wins over the IP lookup. */
+  countryHeader?: string;
+  /** A MaxMind-format country database to use instead of the bundled one. */
+  geoDatabase?: string;
+}
+
+export type EnrichInput = { userAgent: string; ip: string; headers: Record<string, string | string[] | undefined> };
+
+/**
+ * The bundled IP-to-country data: RIR whois, geofeed and ASN data (CC BY 4.0, NRO), in the
+ * MaxMind format, read with mmdb-lib (a few microseconds a lookup).
+ */
+const bundledGeoDatabase = createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb');
+
+type UaFacts = Omit<ClickEnrichment, 'country'>;
+
+/**
+ * Builds the click enricher: user agent parsing (cached, since a few thousand user agents make
+ * up most traffic), bot and link-preview detection, and the visitor's country.
+ */
+export function createEnricher(opts: EnricherOptions = {}): (input: EnrichInput) => ClickEnrichment {
+  // Both the bundled data's `country_code` and MaxMind's own `country.iso_code` are understood.
+  const geo = new Reader<CountryResponse & { country_code?: string }>(fs.readFileSync(opts.geoDatabase ?? bundledGeoDatabase));
+  const uaCache = new Map<string, UaFacts>();
+  const header = opts.countryHeader?.toLowerCase();
+
+  function uaFacts(userAgent: string): UaFacts {
+    let facts = uaCache.get(userAgent);
+    if (facts) return facts;
+    facts = parseUserAgent(userAgent);
+    if (uaCache.size >= 10_000) uaCache.delete(uaCache.keys().next().value!);
+    uaCache.set(userAgent, facts);
+    return facts;
+  }
+
+  function country(ip: string, headers: EnrichInput['headers']): string {
+    if (header) {
+      const value = headers[header];
+      const code = (Array.isArray(value) ? value[0] : value)?.trim().toUpperCase();
+      if (code && /^[A-Z]{2}$/.test(code) && code !== 'XX' && code !== 'T1') return code;
+    }
+    if (!ipaddr.isValid(ip)) return '';
+    let addr = ipaddr.parse(ip);
+    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
+    // Private, loopback and documentation ranges have no country (the data maps some of them anyway).
+    if (addr.range() !== 'unicast') return '';
+    const rec = geo.get(addr.toString());
+    return (rec?.country_code ?? rec?.country?.iso_code ?? '').toUpperCase();
+  }
+
+  return ({ userAgent, ip, headers }) => ({ ...uaFacts(userAgent), country: country(ip, headers) });
+}
+
+function parseUserAgent(userAgent: string): UaFacts {
+  const bot = userAgent.trim() === '' || isbot(userAgent);
+  const r = new UAParser(userAgent).getResult();
+  return {
+    deviceType: bot ? 'bot' : deviceTypeOf(r.device.type, r.os.name),
+    os: r.os.name ?? '',
+    browser: r.browser.name ?? '',
+    isBot: bot,
+  };
+}
+
+const desktopOs = new Set(['Windows', 'Mac OS', 'macOS', 'Linux', 'Ubuntu', 'Chromium OS', 'Fedora', 'Debian', 'FreeBSD', 'OpenBSD']);
+
+function deviceTypeOf(type: string | undefined, os: string | undefined): ClickEnrichment['deviceType'] {
+  switch (type) {
+    case 'mobile':
+      return 'mobile';
+    case 'tablet':
+      return 'tablet';
+    case 'smarttv':
+      return 'tv';
+    case 'console':
+      return 'console';
+    case 'wearable':
+      return 'wearable';
+    case undefined:
+      return os && desktopOs.has(os) ? 'desktop' : 'unknown';
+    default:
+      return 'unknown';
+  }
+}
