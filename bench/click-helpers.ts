@@ -57,7 +57,7 @@ export async function measureReplay(rows: number) {
   const dataDir = tempDir('keyrev-replay-');
   const wh = await EmbeddedWarehouse.open(dataDir);
   await migrate(wh);
-  const spool = Spool.open({ dir: `${dataDir}/spool`, maxSegmentBytes: 32 * 1024 * 1024, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 40 });
+  const spool = Spool.open({ dir: `${dataDir}/spool`, maxSegmentBytes: 32 * 1024 * 1024, maxSegmentAgeMs: 60_000, maxTotalBytes: 2 ** 40 });
   const ids = new ClickIdGenerator(1);
   const appends: Promise<boolean>[] = [];
   for (let i = 0; i < rows; i++) {
@@ -90,14 +90,14 @@ export async function measureReplay(rows: number) {
     };
     appends.push(spool.append(Buffer.from(`${JSON.stringify(row)}\n`)));
   }
-  await Promise.all(appends);
+  if (!(await Promise.all(appends)).every(Boolean)) throw new Error('the spool refused rows');
   await spool.close();
-  const reopened = Spool.open({ dir: `${dataDir}/spool`, maxSegmentBytes: 32 * 1024 * 1024, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 40 });
+  const reopened = Spool.open({ dir: `${dataDir}/spool`, maxSegmentBytes: 32 * 1024 * 1024, maxSegmentAgeMs: 60_000, maxTotalBytes: 2 ** 40 });
   const noop = () => undefined;
   const flusher = new Flusher(reopened, (data, token) => wh.insertRaw('clicks', data, 'JSONEachRow', { dedupToken: token }), {
     intervalMs: 100,
     maxBackoffMs: 1000,
-    log: { warn: noop, error: noop, info: noop },
+    log: { warn: noop, error: (o: object, m: string) => console.error(m, o), info: noop },
   });
   const started = performance.now();
   await flusher.drain();

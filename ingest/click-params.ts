@@ -48,15 +48,17 @@ export interface MappedClick {
   cost: string | undefined;
 }
 
+const emptyFields = Object.fromEntries(Object.keys(clickParamAliases).map((k) => [k, ''])) as ClickFields;
+
 export function mapClickParams(params: ReadonlyMap<string, string>): MappedClick {
-  const fields = Object.fromEntries(Object.keys(clickParamAliases).map((k) => [k, ''])) as ClickFields;
+  const fields = { ...emptyFields };
   const extra: Record<string, string> = {};
   let cost: string | undefined;
   for (const [name, value] of params) {
-    const column = columnOf.get(name.toLowerCase());
+    const column = columnOf.get(name) ?? columnOf.get(name.toLowerCase());
     if (column) {
-      if (fields[column] === '' && !isUnfilledMacro(value)) fields[column] = value.slice(0, maxFieldLength);
-    } else if (name.toLowerCase() === 'cost') {
+      if (fields[column] === '' && !isUnfilledMacro(value)) fields[column] = value.length > maxFieldLength ? value.slice(0, maxFieldLength) : value;
+    } else if (name === 'cost' || name.toLowerCase() === 'cost') {
       cost = parseDecimal(value);
     } else {
       extra[name] = value;

@@ -2,7 +2,7 @@ import type { Campaign } from '../admin/campaign-schema.js';
 import type { ClickIdGenerator } from './click-id.js';
 import { clickParamAliases, mapClickParams, type ClickFields } from './click-params.js';
 import type { ClickEnrichment } from './enrich.js';
-import { storedIp } from './ip.js';
+import { parseVisitorIp, storedIp, type VisitorIp } from './ip.js';
 import { fillMacros } from './macros.js';
 import { clean, parseQuery, type QueryLimits } from './query-string.js';
 import type { Spool } from './spool.js';
@@ -32,7 +32,7 @@ export interface ClickTrackerDeps {
   findCampaign(id: string): Campaign | undefined;
   ids: ClickIdGenerator;
   spool: Spool;
-  enrich(input: { userAgent: string; ip: string; headers: Record<string, string | string[] | undefined> }): ClickEnrichment;
+  enrich(input: { userAgent: string; ip: VisitorIp; headers: Record<string, string | string[] | undefined> }): ClickEnrichment;
   unique: UniqueClicks;
   ipStorage: 'full' | 'truncated';
   fallbackUrl: string | undefined;
@@ -65,7 +65,8 @@ export class ClickTracker {
     const { fields, extra, cost: passedCost } = mapClickParams(params);
     const { id, ms } = d.ids.next();
     const userAgent = clean(req.userAgent, 1024);
-    const e = d.enrich({ userAgent, ip: req.ip, headers: req.headers });
+    const ip = parseVisitorIp(req.ip);
+    const e = d.enrich({ userAgent, ip, headers: req.headers });
     const cost = passedCost ?? costFromModel(campaign);
     const row = {
       click_id: id.toString(),
@@ -75,14 +76,14 @@ export class ClickTracker {
       ...fields,
       cost,
       referrer: clean(req.referrer, 1024),
-      ip: storedIp(req.ip, d.ipStorage),
+      ip: storedIp(ip, d.ipStorage),
       user_agent: userAgent,
       device_type: e.deviceType,
       os: e.os,
       browser: e.browser,
       country: e.country,
       is_bot: e.isBot ? 1 : 0,
-      is_unique: d.unique.isUnique(req.campaignId, req.ip, userAgent, ms) ? 1 : 0,
+      is_unique: d.unique.isUnique(req.campaignId, ip.text, userAgent, ms) ? 1 : 0,
       missed: campaign ? 0 : 1,
       extra,
     };

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import ipaddr from 'ipaddr.js';
 import { isbot } from 'isbot';
 import { Reader, type CountryResponse } from 'mmdb-lib';
 import UAParser from 'ua-parser-js';
+import type { VisitorIp } from './ip.js';
 
 export interface ClickEnrichment {
   deviceType: 'desktop' | 'mobile' | 'tablet' | 'tv' | 'console' | 'wearable' | 'bot' | 'unknown';
@@ -21,7 +21,7 @@ export interface EnricherOptions {
   geoDatabase?: string;
 }
 
-export type EnrichInput = { userAgent: string; ip: string; headers: Record<string, string | string[] | undefined> };
+export type EnrichInput = { userAgent: string; ip: VisitorIp; headers: Record<string, string | string[] | undefined> };
 
 /**
  * The bundled IP-to-country data: RIR whois, geofeed and ASN data (CC BY 4.0, NRO), in the
@@ -50,18 +50,15 @@ export function createEnricher(opts: EnricherOptions = {}): (input: EnrichInput)
     return facts;
   }
 
-  function country(ip: string, headers: EnrichInput['headers']): string {
+  function country(ip: VisitorIp, headers: EnrichInput['headers']): string {
     if (header) {
       const value = headers[header];
       const code = (Array.isArray(value) ? value[0] : value)?.trim().toUpperCase();
       if (code && /^[A-Z]{2}$/.test(code) && code !== 'XX' && code !== 'T1') return code;
     }
-    if (!ipaddr.isValid(ip)) return '';
-    let addr = ipaddr.parse(ip);
-    if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) addr = (addr as ipaddr.IPv6).toIPv4Address();
     // Private, loopback and documentation ranges have no country (the data maps some of them anyway).
-    if (addr.range() !== 'unicast') return '';
-    const rec = geo.get(addr.toString());
+    if (!ip.isPublic) return '';
+    const rec = geo.get(ip.text);
     return (rec?.country_code ?? rec?.country?.iso_code ?? '').toUpperCase();
   }
 

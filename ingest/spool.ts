@@ -6,7 +6,9 @@ import path from 'node:path';
  * A durable append-only log in front of ClickHouse, one per table.
  *
  * Records are appended to the active segment file and acknowledged only after an fdatasync
- * (group commit: every append that arrives while a sync runs shares the next one). A flusher
+ * (group commit: the appends of one event-loop turn share one write and one sync). The write
+ * itself is a synchronous copy into the page cache; only the fdatasync runs off the main
+ * thread, and up to a few of them overlap, so a sync in flight never stalls the next batch. A flusher
  * seals the active segment and inserts each sealed segment whole, with an insert deduplication
  * token made of the spool's id and the segment number, then deletes it. A crash at any point
  * leaves the segment on disk; start-up replays it with the same token, and ClickHouse stores it
@@ -45,16 +47,29 @@ interface Segment {
   firstAt: number;
 }
 
+interface ActiveSegment extends Segment {
+  fd: number | undefined;
+  /** fdatasyncs still running on this file: it is closed only once they are done. */
+  syncing: number;
+  sealed: boolean;
+}
+
+/** Overlapping fdatasyncs: enough to keep the disk busy while the main thread fills the next batch. */
+const maxSyncsInFlight = 4;
+
 const segmentPattern = /^(\d{12})\.jsonl$/;
 
 export class Spool {
   readonly id: string;
   private sealed: Segment[] = [];
-  private active: Segment & { fd: number | undefined };
+  private active: ActiveSegment;
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private waiters: Waiter[] = [];
-  private syncing = false;
-  private ioChain: Promise<void> = Promise.resolve();
+  private scheduled = false;
+  private syncsInFlight = 0;
+  private syncsDone: (() => void)[] = [];
+  private sealedBytes = 0;
   private appended = 0;
   private dropped = 0;
   private closed = false;
@@ -67,7 +82,8 @@ export class Spool {
   ) {
     this.id = id;
     this.sealed = sealed;
-    this.active = { seq: nextSeq, file: segmentPath(opts.dir, nextSeq), bytes: 0, firstAt: 0, fd: undefined };
+    this.sealedBytes = sealed.reduce((sum, seg) => sum + seg.bytes, 0);
+    this.active = newActive(opts.dir, nextSeq);
   }
 
   /** Opens (or creates) the spool; every segment left by a previous run becomes sealed, ready to replay. */
@@ -99,11 +115,12 @@ export class Spool {
    * (a visitor is redirected all the same) and the loss is counted.
    */
   append(line: Buffer): Promise<boolean> {
-    if (this.closed || this.totalBytes() + this.pendingBytes() + line.length > this.opts.maxTotalBytes) {
+    if (this.closed || this.totalBytes() + this.pendingBytes + line.length > this.opts.maxTotalBytes) {
       this.dropped++;
       return Promise.resolve(false);
     }
     this.pending.push(line);
+    this.pendingBytes += line.length;
     const done = new Promise<boolean>((resolve) => this.waiters.push({ resolve }));
     this.scheduleWrite();
     return done;
@@ -114,7 +131,7 @@ export class Spool {
     const a = this.active;
     const now = options.now ?? Date.now();
     if (a.bytes > 0 && (options.force || now - a.firstAt >= this.opts.maxSegmentAgeMs || a.bytes >= this.opts.maxSegmentBytes)) {
-      await this.runIo(async () => this.sealActive());
+      this.sealActive();
     }
     return [...this.sealed];
   }
@@ -131,7 +148,7 @@ export class Spool {
   /** Called once ClickHouse acknowledged the segment. */
   async remove(segment: Segment): Promise<void> {
     await fs.promises.rm(segment.file, { force: true });
-    this.sealed = this.sealed.filter((s) => s !== segment);
+    this.forget(segment);
   }
 
   /** Moves a segment ClickHouse refuses (not unavailable: refused) aside, for an operator to look at. */
@@ -140,8 +157,14 @@ export class Spool {
     await fs.promises.mkdir(dir, { recursive: true });
     const target = path.join(dir, `${this.id}-${path.basename(segment.file)}`);
     await fs.promises.rename(segment.file, target);
-    this.sealed = this.sealed.filter((s) => s !== segment);
+    this.forget(segment);
     return target;
+  }
+
+  private forget(segment: Segment): void {
+    const before = this.sealed.length;
+    this.sealed = this.sealed.filter((s) => s !== segment);
+    if (this.sealed.length < before) this.sealedBytes -= segment.bytes;
   }
 
   stats(now: number = Date.now()): SpoolStats {
@@ -155,98 +178,107 @@ export class Spool {
     };
   }
 
-  /** Waits for pending appends, then closes the active file (it is replayed on the next start). */
+  /** Writes what is pending, waits for its sync, and closes the active file (replayed on the next start). */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.pending.length > 0 || this.syncing) await this.runIo(() => this.writeBatch());
-    await this.runIo(async () => {
-      if (this.active.fd !== undefined) fs.closeSync(this.active.fd);
-      this.active.fd = undefined;
-    });
+    this.writePending();
+    while (this.syncsInFlight > 0 || this.pending.length > 0) {
+      await new Promise<void>((resolve) => this.syncsDone.push(resolve));
+      this.writePending();
+    }
+    const a = this.active;
+    if (a.fd !== undefined) fs.closeSync(a.fd);
+    a.fd = undefined;
   }
 
   private totalBytes(): number {
-    return this.sealed.reduce((sum, s) => sum + s.bytes, 0) + this.active.bytes;
+    return this.sealedBytes + this.active.bytes;
   }
 
-  private pendingBytes(): number {
-    return this.pending.reduce((sum, b) => sum + b.length, 0);
-  }
-
-  /** File operations run one at a time: a seal never cuts a write in two. */
-  private runIo(op: () => Promise<void>): Promise<void> {
-    const next = this.ioChain.then(op);
-    this.ioChain = next.catch(() => undefined);
-    return next;
-  }
-
-  /** Group commit: appends of this event-loop turn, and those that come while a sync runs, share one. */
+  /** Group commit: every append of this event-loop turn joins the same write. */
   private scheduleWrite(): void {
-    if (this.syncing) return;
-    this.syncing = true;
-    setImmediate(() => void this.runIo(() => this.writeBatch()));
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.writePending();
+    });
   }
 
-  /** Writes and syncs one batch; one at a time on the I/O chain, so a seal can run between two. */
-  private async writeBatch(): Promise<void> {
-    const batch = Buffer.concat(this.pending);
+  /**
+   * Appends the pending records to the active file (a synchronous copy into the page cache,
+   * so records stay in order) and starts an fdatasync that acknowledges them when it is done.
+   * With maxSyncsInFlight syncs running, records wait for the next completion.
+   */
+  private writePending(): void {
+    if (this.pending.length === 0 || this.syncsInFlight >= maxSyncsInFlight) return;
+    const batch = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     const waiters = this.waiters;
     this.pending = [];
+    this.pendingBytes = 0;
     this.waiters = [];
     const a = this.active;
-    let durable = true;
-    if (batch.length > 0) {
-      try {
-        if (a.fd === undefined) a.fd = await openAppend(a.file);
-        await writeAll(a.fd, batch);
-        await new Promise<void>((resolve, reject) => fs.fdatasync(a.fd!, (err) => (err ? reject(err) : resolve())));
-        if (a.bytes === 0) a.firstAt = Date.now();
-        a.bytes += batch.length;
-        this.appended += waiters.length;
-      } catch {
-        durable = false;
-        this.dropped += waiters.length;
-        // Cut off whatever part of the batch did reach the file, so the segment stays whole lines.
-        if (a.fd !== undefined) {
-          try {
-            fs.ftruncateSync(a.fd, a.bytes);
-          } catch {
-            // the file is unusable; the next write reports the same failure
-          }
+    try {
+      a.fd ??= fs.openSync(a.file, 'a');
+      writeAllSync(a.fd, batch);
+    } catch {
+      this.dropped += waiters.length;
+      // Cut off whatever part of the batch did reach the file, so the segment stays whole lines.
+      if (a.fd !== undefined) {
+        try {
+          fs.ftruncateSync(a.fd, a.bytes);
+        } catch {
+          // the file is unusable; the next write reports the same failure
         }
       }
+      for (const w of waiters) w.resolve(false);
+      return;
     }
-    for (const w of waiters) w.resolve(durable);
-    if (this.active.bytes >= this.opts.maxSegmentBytes) this.sealActive();
-    this.syncing = false;
-    if (this.pending.length > 0) this.scheduleWrite();
+    if (a.bytes === 0) a.firstAt = Date.now();
+    a.bytes += batch.length;
+    this.syncsInFlight++;
+    a.syncing++;
+    fs.fdatasync(a.fd, (err) => {
+      this.syncsInFlight--;
+      a.syncing--;
+      if (a.sealed && a.syncing === 0 && a.fd !== undefined) {
+        fs.closeSync(a.fd);
+        a.fd = undefined;
+      }
+      if (err) this.dropped += waiters.length;
+      else this.appended += waiters.length;
+      for (const w of waiters) w.resolve(!err);
+      for (const done of this.syncsDone.splice(0)) done();
+      this.writePending();
+    });
+    if (a.bytes >= this.opts.maxSegmentBytes) this.sealActive();
   }
 
+  /** The active segment becomes sealed (ready to ship); its file closes once its syncs are done. */
   private sealActive(): void {
     const a = this.active;
     if (a.bytes === 0) return;
-    if (a.fd !== undefined) fs.closeSync(a.fd);
+    a.sealed = true;
+    if (a.syncing === 0 && a.fd !== undefined) {
+      fs.closeSync(a.fd);
+      a.fd = undefined;
+    }
     this.sealed.push({ seq: a.seq, file: a.file, bytes: a.bytes, firstAt: a.firstAt });
-    const seq = a.seq + 1;
-    this.active = { seq, file: segmentPath(this.opts.dir, seq), bytes: 0, firstAt: 0, fd: undefined };
+    this.sealedBytes += a.bytes;
+    this.active = newActive(this.opts.dir, a.seq + 1);
   }
+}
+
+function newActive(dir: string, seq: number): ActiveSegment {
+  return { seq, file: segmentPath(dir, seq), bytes: 0, firstAt: 0, fd: undefined, syncing: 0, sealed: false };
 }
 
 function segmentPath(dir: string, seq: number): string {
   return path.join(dir, `${String(seq).padStart(12, '0')}.jsonl`);
 }
 
-function openAppend(file: string): Promise<number> {
-  return new Promise((resolve, reject) => fs.open(file, 'a', (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-async function writeAll(fd: number, data: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) {
-    offset += await new Promise<number>((resolve, reject) =>
-      fs.write(fd, data, offset, data.length - offset, null, (err, written) => (err ? reject(err) : resolve(written))),
-    );
-  }
+function writeAllSync(fd: number, data: Buffer): void {
+  for (let offset = 0; offset < data.length; ) offset += fs.writeSync(fd, data, offset, data.length - offset);
 }
 
 /** A crash can leave half a line at the end of the last segment: cut back to the last newline. */

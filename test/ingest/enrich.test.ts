@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createEnricher } from '../../ingest/enrich.js';
+import { parseVisitorIp } from '../../ingest/ip.js';
 import { UniqueClicks } from '../../ingest/unique-clicks.js';
 
 const enrich = createEnricher();
-const ua = (userAgent: string) => enrich({ userAgent, ip: '', headers: {} });
+const ua = (userAgent: string) => enrich({ userAgent, ip: parseVisitorIp(''), headers: {} });
 
 describe('user agent enrichment', () => {
   it.each([
@@ -47,19 +48,19 @@ describe('country', () => {
     ['::1', ''],
     ['not an ip', ''],
   ])('%s -> %j', (ip, country) => {
-    expect(enrich({ userAgent: 'x', ip, headers: {} }).country).toBe(country);
+    expect(enrich({ userAgent: 'x', ip: parseVisitorIp(ip), headers: {} }).country).toBe(country);
   });
 
   it('finds IPv6 addresses', () => {
-    expect(enrich({ userAgent: 'x', ip: '2a00:1450:4001:80b::200e', headers: {} }).country).toMatch(/^[A-Z]{2}$/);
+    expect(enrich({ userAgent: 'x', ip: parseVisitorIp('2a00:1450:4001:80b::200e'), headers: {} }).country).toMatch(/^[A-Z]{2}$/);
   });
 
   it('prefers a trusted country header only when one is configured', () => {
     const withHeader = createEnricher({ countryHeader: 'CF-IPCountry' });
-    expect(withHeader({ userAgent: 'x', ip: '8.8.8.8', headers: { 'cf-ipcountry': 'de' } }).country).toBe('DE');
-    expect(withHeader({ userAgent: 'x', ip: '8.8.8.8', headers: { 'cf-ipcountry': 'XX' } }).country).toBe('US');
-    expect(withHeader({ userAgent: 'x', ip: '8.8.8.8', headers: { 'cf-ipcountry': 'nonsense' } }).country).toBe('US');
-    expect(enrich({ userAgent: 'x', ip: '8.8.8.8', headers: { 'cf-ipcountry': 'DE' } }).country).toBe('US');
+    expect(withHeader({ userAgent: 'x', ip: parseVisitorIp('8.8.8.8'), headers: { 'cf-ipcountry': 'de' } }).country).toBe('DE');
+    expect(withHeader({ userAgent: 'x', ip: parseVisitorIp('8.8.8.8'), headers: { 'cf-ipcountry': 'XX' } }).country).toBe('US');
+    expect(withHeader({ userAgent: 'x', ip: parseVisitorIp('8.8.8.8'), headers: { 'cf-ipcountry': 'nonsense' } }).country).toBe('US');
+    expect(enrich({ userAgent: 'x', ip: parseVisitorIp('8.8.8.8'), headers: { 'cf-ipcountry': 'DE' } }).country).toBe('US');
   });
 });
 
