@@ -107,14 +107,19 @@ export class ServerWarehouse implements Warehouse {
   }
 
   async insertRaw(table: string, data: Uint8Array, format: InsertFormat, options: InsertOptions = {}): Promise<void> {
-    await run(() =>
-      this.client.insert({
-        table: assertIdentifier(table),
-        values: Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)]),
-        format,
+    // client.insert() wants objects for JSON formats; exec() sends the bytes as they are.
+    const result = await run(() =>
+      this.client.exec({
+        query: `INSERT INTO ${assertIdentifier(table)} FORMAT ${format}`,
+        values: Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)], { objectMode: false }),
         clickhouse_settings: dedupSettings(options),
       }),
     );
+    await run(async () => {
+      for await (const _chunk of result.stream) {
+        // an INSERT answers with an empty body; reading it releases the socket
+      }
+    });
   }
 
   async ping(): Promise<void> {
@@ -144,9 +149,11 @@ function toWarehouseError(err: unknown): WarehouseError {
   if (err instanceof ClickHouseError) {
     return new WarehouseError(firstLine(err.message), false, Number(err.code), { cause: err });
   }
-  // Anything that is not an answer from ClickHouse (refused, reset, timed out) means it is unreachable.
+  // Anything that is not an answer from ClickHouse counts as unavailable, so the spool retries
+  // rather than setting data aside; the message says whether the network was the cause.
   const e = err as { message?: string; code?: string };
   const message = firstLine(e.message ?? String(err));
+  const network = /^E[A-Z]+$/.test(e.code ?? '') || /timeout|socket hang up/i.test(message);
   const detail = e.code && !message.includes(e.code) ? `${e.code} ${message}` : message;
-  return new WarehouseError(`ClickHouse server unreachable: ${detail}`, true, undefined, { cause: err });
+  return new WarehouseError(`ClickHouse ${network ? 'server unreachable' : 'request failed'}: ${detail}`, true, undefined, { cause: err });
 }
