@@ -1,0 +1,14 @@
+/** The report API's answer (CONTRACT.md): one row per group, metrics as numbers. */
+export interface ReportRow {
+  [dimension: string]: string | number;
+  clicks: number;
+  conversions: number;
+  revenue: number;
+}
+
+export interface Report {
+  rows: ReportRow[];
+  totals: Partial<ReportRow>;
+}
+
+export const metricColumns = ['clicks', 'uniqueClicks', 'conversions', 'revenue', 'cost', 'profit', 'roi', 'epc', 'cr'] as const;

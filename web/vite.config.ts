@@ -1,0 +1,10 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+// The dashboard is plain TypeScript + d3, built to web/dist and served by keyrev at /.
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  base: './',
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  logLevel: 'warn',
+});
