@@ -12,7 +12,10 @@ const clickParams = z.object({ campaignId: z.string().max(200) });
 const trustRouterParams = () => (value: unknown) => ({ value });
 
 /** GET /c/:campaignId: the tracking link placed in ads. Records the click, then redirects. */
-export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics: Metrics }> = async (app, { tracker, metrics }) => {
+export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics: Metrics; countryHeader: string | undefined }> = async (
+  app,
+  { tracker, metrics, countryHeader },
+) => {
   app.get(
     '/c/:campaignId',
     {
@@ -33,7 +36,7 @@ export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics:
         ip: req.ip,
         userAgent: req.headers['user-agent'] ?? '',
         referrer: req.headers.referer ?? '',
-        headers: req.headers,
+        countryHint: countryHeader === undefined ? undefined : headerValue(req.headers[countryHeader]),
       });
       metrics.clicks.inc({ result: !outcome.durable ? 'lost' : outcome.missed ? 'missed' : 'recorded' });
       reply.header('x-keyrev-click-id', outcome.clickId).header('cache-control', 'no-store');
@@ -44,3 +47,7 @@ export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics:
     },
   );
 };
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

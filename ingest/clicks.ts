@@ -1,12 +1,11 @@
 import type { Campaign } from '../admin/campaign-schema.js';
 import type { ClickIdGenerator } from './click-id.js';
-import { clickParamAliases, mapClickParams, type ClickFields } from './click-params.js';
-import type { ClickEnrichment } from './enrich.js';
-import { parseVisitorIp, storedIp, type VisitorIp } from './ip.js';
+import { clickParamAliases, mapClickParams, type MappedClick } from './click-params.js';
+import { recordLimits, type ClickRecord } from './click-record.js';
+import { clickQueryLimits } from './click-rows.js';
 import { fillMacros } from './macros.js';
-import { clean, parseQuery, type QueryLimits } from './query-string.js';
+import { parseQuery } from './query-string.js';
 import type { Spool } from './spool.js';
-import type { UniqueClicks } from './unique-clicks.js';
 
 export interface ClickRequest {
   campaignId: string;
@@ -15,7 +14,8 @@ export interface ClickRequest {
   ip: string;
   userAgent: string;
   referrer: string;
-  headers: Record<string, string | string[] | undefined>;
+  /** The trusted country header's value, when KEYREV_COUNTRY_HEADER is set. */
+  countryHint: string | undefined;
 }
 
 export interface ClickOutcome {
@@ -32,13 +32,10 @@ export interface ClickTrackerDeps {
   findCampaign(id: string): Campaign | undefined;
   ids: ClickIdGenerator;
   spool: Spool;
-  enrich(input: { userAgent: string; ip: VisitorIp; headers: Record<string, string | string[] | undefined> }): ClickEnrichment;
-  unique: UniqueClicks;
-  ipStorage: 'full' | 'truncated';
+  /** The visitor's country, for offer URLs that use {country}; only asked when they do. */
+  countryOf(ip: string, countryHint: string | undefined): string;
   fallbackUrl: string | undefined;
 }
-
-export const clickQueryLimits: QueryLimits = { maxParams: 100, maxKeyLength: 64, maxValueLength: 2048 };
 
 /** Macros every offer URL may use; the click's other parameters are usable by their own names. */
 export const offerMacros = new Set([
@@ -51,8 +48,10 @@ export const offerMacros = new Set([
 ]);
 
 /**
- * Records a click and decides where the visitor goes: the campaign's offer with its macros
- * filled, or a fallback when the campaign is unknown or paused (never an error page).
+ * The request path of a click: it records the request durably and decides where the visitor
+ * goes: the campaign's offer with its macros filled, or a fallback when the campaign is unknown
+ * or paused (never an error page). Parsing into columns and enrichment happen off this path,
+ * when the spool is written to ClickHouse (ingest/click-rows.ts).
  */
 export class ClickTracker {
   constructor(private readonly deps: ClickTrackerDeps) {}
@@ -61,37 +60,60 @@ export class ClickTracker {
     const d = this.deps;
     const found = d.findCampaign(req.campaignId);
     const campaign = found?.status === 'active' ? found : undefined;
-    const { params } = parseQuery(req.rawQuery, clickQueryLimits);
-    const { fields, extra, cost: passedCost } = mapClickParams(params);
     const { id, ms } = d.ids.next();
-    const userAgent = clean(req.userAgent, 1024);
-    const ip = parseVisitorIp(req.ip);
-    const e = d.enrich({ userAgent, ip, headers: req.headers });
-    const cost = passedCost ?? costFromModel(campaign);
-    const row = {
-      click_id: id.toString(),
+    const clickId = id.toString();
+    const record: ClickRecord = {
+      id: clickId,
       ts: ms,
-      campaign_id: clean(req.campaignId, 64),
-      traffic_source: campaign?.trafficSource ?? '',
-      ...fields,
-      cost,
-      referrer: clean(req.referrer, 1024),
-      ip: storedIp(ip, d.ipStorage),
-      user_agent: userAgent,
-      device_type: e.deviceType,
-      os: e.os,
-      browser: e.browser,
-      country: e.country,
-      is_bot: e.isBot ? 1 : 0,
-      is_unique: d.unique.isUnique(req.campaignId, ip.text, userAgent, ms) ? 1 : 0,
+      c: req.campaignId,
+      src: campaign?.trafficSource ?? '',
       missed: campaign ? 0 : 1,
-      extra,
+      mc: costFromModel(campaign),
+      q: req.rawQuery.length > recordLimits.query ? req.rawQuery.slice(0, recordLimits.query) : req.rawQuery,
+      ip: req.ip,
+      ua: req.userAgent.length > recordLimits.userAgent ? req.userAgent.slice(0, recordLimits.userAgent) : req.userAgent,
+      ref: req.referrer.length > recordLimits.referrer ? req.referrer.slice(0, recordLimits.referrer) : req.referrer,
+      ...(req.countryHint === undefined ? {} : { cc: req.countryHint }),
     };
-    const durable = await d.spool.append(Buffer.from(`${JSON.stringify(row)}\n`));
+    const durable = await d.spool.append(Buffer.from(`${JSON.stringify(record)}\n`));
     const template = campaign?.offerUrl ?? found?.fallbackUrl ?? d.fallbackUrl;
-    const clickId = row.click_id;
-    const location = template && fillMacros(template, macroValues(clickId, campaign ?? found, fields, e, cost, params), offerMacros);
+    const location = template && fillMacros(template, this.macroValues(record, found, req), offerMacros);
     return { location, clickId, missed: !campaign, durable };
+  }
+
+  /** Values for the offer URL's macros, parsed only when the URL asks for them. */
+  private macroValues(record: ClickRecord, campaign: Campaign | undefined, req: ClickRequest): (name: string) => string | undefined {
+    let mapped: (MappedClick & { params: ReadonlyMap<string, string> }) | undefined;
+    const click = () => {
+      if (!mapped) {
+        const { params } = parseQuery(req.rawQuery, clickQueryLimits);
+        mapped = { ...mapClickParams(params), params };
+      }
+      return mapped;
+    };
+    return (name) => {
+      switch (name) {
+        case 'clickid':
+          return record.id;
+        case 'campaign':
+          return campaign?.id;
+        case 'traffic_source':
+          return campaign?.trafficSource;
+        case 'country':
+          return this.deps.countryOf(req.ip, req.countryHint);
+        case 'cost':
+          return click().cost ?? record.mc;
+        case 'matchtype':
+          return click().fields.match_type || undefined;
+        case 'device':
+          return click().fields.device_hint || undefined;
+        default: {
+          const { fields, params } = click();
+          if (name in fields) return fields[name as keyof typeof fields] || undefined;
+          return params.get(name);
+        }
+      }
+    };
   }
 }
 
@@ -100,35 +122,4 @@ function costFromModel(campaign: Campaign | undefined): string {
   if (campaign.costModel === 'cpc') return campaign.costValue.toFixed(6);
   if (campaign.costModel === 'cpm') return (campaign.costValue / 1000).toFixed(6);
   return '0';
-}
-
-function macroValues(
-  clickId: string,
-  campaign: Campaign | undefined,
-  fields: ClickFields,
-  e: ClickEnrichment,
-  cost: string,
-  params: ReadonlyMap<string, string>,
-): (name: string) => string | undefined {
-  return (name) => {
-    switch (name) {
-      case 'clickid':
-        return clickId;
-      case 'campaign':
-        return campaign?.id;
-      case 'traffic_source':
-        return campaign?.trafficSource;
-      case 'country':
-        return e.country;
-      case 'cost':
-        return cost;
-      case 'matchtype':
-        return fields.match_type || undefined;
-      case 'device':
-        return fields.device_hint || undefined;
-      default:
-        if (name in fields) return fields[name as keyof ClickFields] || undefined;
-        return params.get(name);
-    }
-  };
 }

@@ -15,13 +15,16 @@ export interface ClickEnrichment {
 }
 
 export interface EnricherOptions {
-  /** A header set by a trusted proxy or CDN (e.g. cf-ipcountry); it wins over the IP lookup. */
-  countryHeader?: string;
   /** A MaxMind-format country database to use instead of the bundled one. */
   geoDatabase?: string;
 }
 
-export type EnrichInput = { userAgent: string; ip: VisitorIp; headers: Record<string, string | string[] | undefined> };
+export interface EnrichInput {
+  userAgent: string;
+  ip: VisitorIp;
+  /** The country a trusted proxy or CDN named (KEYREV_COUNTRY_HEADER); it wins over the IP lookup. */
+  countryHint?: string;
+}
 
 /**
  * The bundled IP-to-country data: RIR whois, geofeed and ASN data (CC BY 4.0, NRO), in the
@@ -39,7 +42,6 @@ export function createEnricher(opts: EnricherOptions = {}): (input: EnrichInput)
   // Both the bundled data's `country_code` and MaxMind's own `country.iso_code` are understood.
   const geo = new Reader<CountryResponse & { country_code?: string }>(fs.readFileSync(opts.geoDatabase ?? bundledGeoDatabase));
   const uaCache = new Map<string, UaFacts>();
-  const header = opts.countryHeader?.toLowerCase();
 
   function uaFacts(userAgent: string): UaFacts {
     let facts = uaCache.get(userAgent);
@@ -50,19 +52,17 @@ export function createEnricher(opts: EnricherOptions = {}): (input: EnrichInput)
     return facts;
   }
 
-  function country(ip: VisitorIp, headers: EnrichInput['headers']): string {
-    if (header) {
-      const value = headers[header];
-      const code = (Array.isArray(value) ? value[0] : value)?.trim().toUpperCase();
-      if (code && /^[A-Z]{2}$/.test(code) && code !== 'XX' && code !== 'T1') return code;
-    }
+  function country(ip: VisitorIp, hint: string | undefined): string {
+    const code = hint?.trim().toUpperCase();
+    // XX and T1 are Cloudflare's "unknown" and "Tor": no country.
+    if (code && /^[A-Z]{2}$/.test(code) && code !== 'XX' && code !== 'T1') return code;
     // Private, loopback and documentation ranges have no country (the data maps some of them anyway).
     if (!ip.isPublic) return '';
     const rec = geo.get(ip.text);
     return (rec?.country_code ?? rec?.country?.iso_code ?? '').toUpperCase();
   }
 
-  return ({ userAgent, ip, headers }) => ({ ...uaFacts(userAgent), country: country(ip, headers) });
+  return ({ userAgent, ip, countryHint }) => ({ ...uaFacts(userAgent), country: country(ip, countryHint) });
 }
 
 function parseUserAgent(userAgent: string): UaFacts {

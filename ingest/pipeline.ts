@@ -11,6 +11,8 @@ export interface PipelineOptions {
   dataDir: string;
   maxTotalBytes: number;
   flushIntervalMs: number;
+  /** Turns a spool segment into the insert payload; segments are inserted as they are without one. */
+  encode?: (segment: Buffer) => Promise<Buffer>;
 }
 
 export interface IngestPipeline {
@@ -29,7 +31,10 @@ export function openPipeline(opts: PipelineOptions, warehouse: Warehouse, metric
     maxSegmentAgeMs: opts.flushIntervalMs,
     maxTotalBytes: opts.maxTotalBytes,
   });
-  const flusher = new Flusher(spool, (data, dedupToken) => warehouse.insertRaw(table, data, 'JSONEachRow', { dedupToken }), {
+  const { encode } = opts;
+  const sink = async (data: Buffer, dedupToken: string) =>
+    warehouse.insertRaw(table, encode ? await encode(data) : data, 'JSONEachRow', { dedupToken });
+  const flusher = new Flusher(spool, sink, {
     intervalMs: Math.min(100, opts.flushIntervalMs),
     maxBackoffMs: 5_000,
     log: log.child({ spool: table }),

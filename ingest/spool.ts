@@ -54,8 +54,8 @@ interface ActiveSegment extends Segment {
   sealed: boolean;
 }
 
-/** Overlapping fdatasyncs: enough to keep the disk busy while the main thread fills the next batch. */
-const maxSyncsInFlight = 4;
+/** Overlapping fdatasyncs: two measured best (one leaves the disk idle between batches, more only add syncs). */
+const maxSyncsInFlight = 2;
 
 const segmentPattern = /^(\d{12})\.jsonl$/;
 

@@ -17,8 +17,9 @@ import { ClickIdGenerator } from '../ingest/click-id.js';
 import { clickRoute } from '../ingest/click-route.js';
 import { ClickTracker } from '../ingest/clicks.js';
 import { createEnricher } from '../ingest/enrich.js';
+import { parseVisitorIp } from '../ingest/ip.js';
+import { WorkerRowEncoder } from '../ingest/row-encoder.js';
 import { openPipeline, type IngestPipeline } from '../ingest/pipeline.js';
-import { UniqueClicks } from '../ingest/unique-clicks.js';
 import { migrate } from '../schema/migrate.js';
 import { openWarehouse } from '../warehouse/open.js';
 import { SettingsStore } from '../warehouse/settings-store.js';
@@ -97,22 +98,31 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(campaignRoute, { campaigns, auth });
   await app.register(apiKeyRoute, { apiKeys, auth });
 
+  const rowEncoder = new WorkerRowEncoder({ ipStorage: config.ipStorage, uniqueWindowMs: config.uniqueWindowMs });
   const clicks = openPipeline(
-    { table: 'clicks', dataDir: config.dataDir, maxTotalBytes: config.spoolMaxBytes, flushIntervalMs: config.flushIntervalMs },
+    {
+      table: 'clicks',
+      dataDir: config.dataDir,
+      maxTotalBytes: config.spoolMaxBytes,
+      flushIntervalMs: config.flushIntervalMs,
+      encode: async (segment) => (await rowEncoder.encode(segment)).data,
+    },
     warehouse,
     metrics,
     app.log,
   );
+  let enrichForMacros: ReturnType<typeof createEnricher> | undefined;
   const tracker = new ClickTracker({
     findCampaign: (id) => campaigns.find(id),
     ids: new ClickIdGenerator(config.nodeId),
     spool: clicks.spool,
-    enrich: createEnricher(config.countryHeader ? { countryHeader: config.countryHeader } : {}),
-    unique: new UniqueClicks({ windowMs: config.uniqueWindowMs, maxEntries: 1_000_000 }),
-    ipStorage: config.ipStorage,
+    countryOf: (ip, countryHint) => {
+      enrichForMacros ??= createEnricher();
+      return enrichForMacros({ userAgent: '', ip: parseVisitorIp(ip), ...(countryHint === undefined ? {} : { countryHint }) }).country;
+    },
     fallbackUrl: config.fallbackUrl,
   });
-  await app.register(clickRoute, { tracker, metrics });
+  await app.register(clickRoute, { tracker, metrics, countryHeader: config.countryHeader });
   await app.register(clickLookupRoute, { warehouse, auth });
   await app.register(healthRoute, { warehouse, schemaVersion, spools: { clicks: clicks.spool } });
   app.decorate('keyrev', { warehouse, clicks });
@@ -132,6 +142,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     clearInterval(refresher);
     await clicks.close();
+    await rowEncoder.close();
     if (!opts.warehouse) await warehouse.close();
   });
   return app;

@@ -50,9 +50,12 @@ describe('crash safety', () => {
     await load;
 
     run = spawnKeyrev(env);
-    await waitFor200(`${base}/health`, 30_000);
-    await waitForEmptySpool(base, 30_000);
-    run.child.kill('SIGTERM');
+    try {
+      await waitFor200(`${base}/health`, 30_000);
+      await waitForEmptySpool(base, 30_000);
+    } finally {
+      run.child.kill('SIGTERM');
+    }
     expect(await run.exited).toBe(0);
 
     const wh = await EmbeddedWarehouse.open(dataDir);
