@@ -20,8 +20,10 @@ export async function createBenchCampaign(base: string): Promise<string> {
 }
 
 /**
- * While the load runs, sends one extra click every 50 ms and polls the click lookup API until
- * the click is readable from ClickHouse: the time from the redirect to that is the lag.
+ * While the load runs, sends one extra click every 250 ms and polls the click lookup API (every
+ * 50 ms) until the click is readable from ClickHouse: the time from the redirect to that is the
+ * lag, to within the polling step. Sparse on purpose: every poll is a ClickHouse query that
+ * takes CPU from the server being measured.
  */
 export async function measureLag(base: string, clickUrl: string, durationMs: number) {
   const lags: number[] = [];
@@ -40,12 +42,12 @@ export async function measureLag(base: string, clickUrl: string, durationMs: num
             lags.push(Date.now() - answeredAt);
             return;
           }
-          await new Promise((resolve) => setTimeout(resolve, 25));
+          await new Promise((resolve) => setTimeout(resolve, 50));
         }
         missing++;
       })(),
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
   await Promise.all(pending);
   lags.sort((a, b) => a - b);
