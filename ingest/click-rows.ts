@@ -8,6 +8,8 @@ import { UniqueClicks } from './unique-clicks.js';
 export interface ClickRowOptions {
   ipStorage: 'full' | 'truncated';
   uniqueWindowMs: number;
+  /** A MaxMind-format country database (KEYREV_GEOIP_MMDB) instead of the bundled one. */
+  geoDatabase?: string;
 }
 
 export const clickQueryLimits = { maxParams: 100, maxKeyLength: 64, maxValueLength: 2048 } as const;
@@ -19,7 +21,7 @@ export const clickQueryLimits = { maxParams: 100, maxKeyLength: 64, maxValueLeng
  * A line that is not a record (it cannot happen short of disk damage) is skipped and counted.
  */
 export function createClickRowEncoder(opts: ClickRowOptions) {
-  const enrich = createEnricher();
+  const enrich = createEnricher(opts.geoDatabase ? { geoDatabase: opts.geoDatabase } : {});
   const unique = new UniqueClicks({ windowMs: opts.uniqueWindowMs, maxEntries: 1_000_000 });
 
   function row(r: ClickRecord): object {

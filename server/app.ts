@@ -98,7 +98,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(campaignRoute, { campaigns, auth });
   await app.register(apiKeyRoute, { apiKeys, auth });
 
-  const rowEncoder = new WorkerRowEncoder({ ipStorage: config.ipStorage, uniqueWindowMs: config.uniqueWindowMs });
+  const geo = config.geoDatabase ? { geoDatabase: config.geoDatabase } : {};
+  const rowEncoder = new WorkerRowEncoder({ ipStorage: config.ipStorage, uniqueWindowMs: config.uniqueWindowMs, ...geo });
   const clicks = openPipeline(
     {
       table: 'clicks',
@@ -117,7 +118,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     ids: new ClickIdGenerator(config.nodeId),
     spool: clicks.spool,
     countryOf: (ip, countryHint) => {
-      enrichForMacros ??= createEnricher();
+      enrichForMacros ??= createEnricher(geo);
       return enrichForMacros({ userAgent: '', ip: parseVisitorIp(ip), ...(countryHint === undefined ? {} : { countryHint }) }).country;
     },
     fallbackUrl: config.fallbackUrl,

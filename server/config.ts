@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { StartupError } from './errors.js';
@@ -24,6 +25,7 @@ const envSchema = z.object({
   KEYREV_TRUST_PROXY: z.string().min(1).default('loopback,linklocal,uniquelocal'),
   KEYREV_IP_STORAGE: z.enum(['full', 'truncated']).default('full'),
   KEYREV_COUNTRY_HEADER: z.string().regex(/^[a-z0-9-]+$/i, 'must be a header name').optional(),
+  KEYREV_GEOIP_MMDB: z.string().min(1).refine((file) => fs.existsSync(file), 'no such file').optional(),
   KEYREV_UNIQUE_WINDOW_HOURS: z.coerce.number().min(0).max(24 * 90).default(24),
   KEYREV_SPOOL_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(8 * 1024 ** 3),
   KEYREV_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
@@ -43,6 +45,7 @@ export type Config = {
   trustProxy: string;
   ipStorage: 'full' | 'truncated';
   countryHeader: string | undefined;
+  geoDatabase: string | undefined;
   uniqueWindowMs: number;
   spoolMaxBytes: number;
   flushIntervalMs: number;
@@ -72,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.KEYREV_TRUST_PROXY,
     ipStorage: e.KEYREV_IP_STORAGE,
     countryHeader: e.KEYREV_COUNTRY_HEADER?.toLowerCase(),
+    geoDatabase: e.KEYREV_GEOIP_MMDB,
     uniqueWindowMs: e.KEYREV_UNIQUE_WINDOW_HOURS * 3_600_000,
     spoolMaxBytes: e.KEYREV_SPOOL_MAX_BYTES,
     flushIntervalMs: e.KEYREV_FLUSH_INTERVAL_MS,

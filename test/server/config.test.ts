@@ -32,6 +32,9 @@ describe('configuration from the environment', () => {
     ['CLICKHOUSE_URL', 'not a url', /invalid CLICKHOUSE_URL/],
     ['KEYREV_NODE_ID', '1024', /invalid KEYREV_NODE_ID/],
     ['KEYREV_ADMIN_KEY', 'short', /invalid KEYREV_ADMIN_KEY: must be at least 16 characters/],
+    ['KEYREV_GEOIP_MMDB', '/nonexistent/GeoLite2-Country.mmdb', /invalid KEYREV_GEOIP_MMDB: no such file/],
+    ['KEYREV_IP_STORAGE', 'some', /invalid KEYREV_IP_STORAGE/],
+    ['KEYREV_FALLBACK_URL', 'javascript:alert(1)', /invalid KEYREV_FALLBACK_URL/],
   ])('names the bad variable %s=%s', (name, value, message) => {
     const attempt = () => loadConfig({ [name]: value });
     expect(attempt).toThrow(StartupError);
