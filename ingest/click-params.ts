@@ -39,12 +39,12 @@ const columnOf = new Map<string, ClickField>(
 );
 
 /** Shorter than the query limit: these columns are grouped by, and a 10 kB "keyword" is noise. */
-const maxFieldLength = 512;
+export const maxFieldLength = 512;
 
 export interface MappedClick {
   fields: ClickFields;
   extra: Record<string, string>;
-  /** The cost the link passed (`cost=0.35` or `0,35`), as a decimal string; undefined when absent or not a number. */
+  /** The first cost the link passed that is a number (`cost=0.35` or `0,35`), as a decimal string. */
   cost: string | undefined;
 }
 
@@ -59,7 +59,7 @@ export function mapClickParams(params: ReadonlyMap<string, string>): MappedClick
     if (column) {
       if (fields[column] === '' && !isUnfilledMacro(value)) fields[column] = value.length > maxFieldLength ? value.slice(0, maxFieldLength) : value;
     } else if (name === 'cost' || name.toLowerCase() === 'cost') {
-      cost = parseDecimal(value);
+      cost ??= parseDecimal(value);
     } else {
       extra[name] = value;
     }

@@ -1,10 +1,10 @@
 import type { Campaign } from '../admin/campaign-schema.js';
 import type { ClickIdGenerator } from './click-id.js';
-import { clickParamAliases, mapClickParams, type MappedClick } from './click-params.js';
+import { clickParamAliases, isUnfilledMacro, maxFieldLength, parseDecimal, type ClickField } from './click-params.js';
 import { recordLimits, type ClickRecord } from './click-record.js';
 import { clickQueryLimits } from './click-rows.js';
 import { fillMacros } from './macros.js';
-import { parseQuery } from './query-string.js';
+import { findParam } from './query-string.js';
 import type { Spool } from './spool.js';
 
 export interface ClickRequest {
@@ -37,15 +37,20 @@ export interface ClickTrackerDeps {
   fallbackUrl: string | undefined;
 }
 
+/** Macro name -> the parameter names of its column (`{matchtype}` is the match_type column). */
+const columnMacros = new Map<string, ReadonlySet<string>>(
+  Object.entries(clickParamAliases).map(([column, names]) => [macroOf(column as ClickField), new Set(names)]),
+);
+
+function macroOf(column: ClickField): string {
+  return column === 'match_type' ? 'matchtype' : column === 'device_hint' ? 'device' : column;
+}
+
 /** Macros every offer URL may use; the click's other parameters are usable by their own names. */
-export const offerMacros = new Set([
-  'clickid',
-  'campaign',
-  'traffic_source',
-  'country',
-  'cost',
-  ...Object.keys(clickParamAliases).map((k) => (k === 'match_type' ? 'matchtype' : k === 'device_hint' ? 'device' : k)),
-]);
+export const offerMacros = new Set(['clickid', 'campaign', 'traffic_source', 'country', 'cost', ...columnMacros.keys()]);
+
+const costNames = new Set(['cost']);
+const isData = (value: string) => value !== '' && !isUnfilledMacro(value);
 
 /**
  * The request path of a click: it records the request durably and decides where the visitor
@@ -81,16 +86,12 @@ export class ClickTracker {
     return { location, clickId, missed: !campaign, durable };
   }
 
-  /** Values for the offer URL's macros, parsed only when the URL asks for them. */
+  /**
+   * Values for the offer URL's macros, looked up in the raw query only when the URL asks for
+   * them, with the same rules as the stored row (ingest/click-rows.ts): aliases, first value
+   * that is not an unfilled macro, the same cleaning and bounds.
+   */
   private macroValues(record: ClickRecord, campaign: Campaign | undefined, req: ClickRequest): (name: string) => string | undefined {
-    let mapped: (MappedClick & { params: ReadonlyMap<string, string> }) | undefined;
-    const click = () => {
-      if (!mapped) {
-        const { params } = parseQuery(req.rawQuery, clickQueryLimits);
-        mapped = { ...mapClickParams(params), params };
-      }
-      return mapped;
-    };
     return (name) => {
       switch (name) {
         case 'clickid':
@@ -101,16 +102,14 @@ export class ClickTracker {
           return campaign?.trafficSource;
         case 'country':
           return this.deps.countryOf(req.ip, req.countryHint);
-        case 'cost':
-          return click().cost ?? record.mc;
-        case 'matchtype':
-          return click().fields.match_type || undefined;
-        case 'device':
-          return click().fields.device_hint || undefined;
+        case 'cost': {
+          const passed = findParam(req.rawQuery, costNames, clickQueryLimits, true, (v) => parseDecimal(v) !== undefined);
+          return passed === undefined ? record.mc : parseDecimal(passed);
+        }
         default: {
-          const { fields, params } = click();
-          if (name in fields) return fields[name as keyof typeof fields] || undefined;
-          return params.get(name);
+          const aliases = columnMacros.get(name);
+          if (!aliases) return findParam(req.rawQuery, new Set([name]), clickQueryLimits, false);
+          return findParam(req.rawQuery, aliases, clickQueryLimits, true, isData)?.slice(0, maxFieldLength);
         }
       }
     };

@@ -19,25 +19,62 @@ export interface ParsedQuery {
   truncated: number;
 }
 
+/** Only the first maxParams pairs of a query count, repeated names included. */
 export function parseQuery(rawQuery: string, limits: QueryLimits): ParsedQuery {
   const params = new Map<string, string>();
   let droppedParams = 0;
   let truncated = 0;
+  let seen = 0;
   if (rawQuery.length === 0) return { params, droppedParams, truncated };
   for (const pair of rawQuery.split('&')) {
     if (pair.length === 0) continue;
-    const eq = pair.indexOf('=');
-    const key = clean(decode(eq === -1 ? pair : pair.slice(0, eq)), limits.maxKeyLength);
-    if (key.length === 0 || params.has(key)) continue;
-    if (params.size >= limits.maxParams) {
+    if (seen++ >= limits.maxParams) {
       droppedParams++;
       continue;
     }
+    const eq = pair.indexOf('=');
+    const key = clean(decode(eq === -1 ? pair : pair.slice(0, eq)), limits.maxKeyLength);
+    if (key.length === 0 || params.has(key)) continue;
     const raw = eq === -1 ? '' : clean(decode(pair.slice(eq + 1)), Infinity);
     if (raw.length > limits.maxValueLength) truncated++;
     params.set(key, cut(raw, limits.maxValueLength));
   }
   return { params, droppedParams, truncated };
+}
+
+/**
+ * The first value, among the query's first maxParams pairs, of a parameter whose name is in
+ * `names` (compared in lower case when `anyCase`) and that `accept`s; decoded, cleaned and cut as
+ * parseQuery does. For the redirect path, which needs a value or two, not the whole query.
+ */
+export function findParam(
+  rawQuery: string,
+  names: ReadonlySet<string>,
+  limits: QueryLimits,
+  anyCase: boolean,
+  accept: (value: string) => boolean = () => true,
+): string | undefined {
+  let start = 0;
+  let seen = 0;
+  // A repeated name counts once, its first value, as in parseQuery.
+  const matched: string[] = [];
+  while (start < rawQuery.length && seen < limits.maxParams) {
+    let end = rawQuery.indexOf('&', start);
+    if (end === -1) end = rawQuery.length;
+    if (end > start) {
+      seen++;
+      const eq = rawQuery.indexOf('=', start);
+      const keyEnd = eq === -1 || eq > end ? end : eq;
+      const key = clean(decode(rawQuery.slice(start, keyEnd)), limits.maxKeyLength);
+      if (names.has(anyCase ? key.toLowerCase() : key) && !matched.includes(key)) {
+        matched.push(key);
+        const value = keyEnd === end ? '' : cut(clean(decode(rawQuery.slice(keyEnd + 1, end)), Infinity), limits.maxValueLength);
+        if (accept(value)) return value;
+      }
+    }
+    start = end + 1;
+  }
+  return undefined;
 }
 
 function decode(text: string): string {
