@@ -90,7 +90,7 @@ export async function measureReplay(rows: number) {
       missed: 0,
       extra: {},
     };
-    appends.push(spool.append(Buffer.from(`${JSON.stringify(row)}\n`)));
+    appends.push(spool.append(`${JSON.stringify(row)}\n`));
   }
   if (!(await Promise.all(appends)).every(Boolean)) throw new Error('the spool refused rows');
   await spool.close();

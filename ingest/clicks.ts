@@ -80,7 +80,7 @@ export class ClickTracker {
       ref: req.referrer.length > recordLimits.referrer ? req.referrer.slice(0, recordLimits.referrer) : req.referrer,
       ...(req.countryHint === undefined ? {} : { cc: req.countryHint }),
     };
-    const durable = await d.spool.append(Buffer.from(`${JSON.stringify(record)}\n`));
+    const durable = await d.spool.append(`${JSON.stringify(record)}\n`);
     const template = campaign?.offerUrl ?? found?.fallbackUrl ?? d.fallbackUrl;
     const location = template && fillMacros(template, this.macroValues(record, found, req), offerMacros);
     return { location, clickId, missed: !campaign, durable };

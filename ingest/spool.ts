@@ -63,7 +63,7 @@ export class Spool {
   readonly id: string;
   private sealed: Segment[] = [];
   private active: ActiveSegment;
-  private pending: Buffer[] = [];
+  private pending: string[] = [];
   private pendingBytes = 0;
   private waiters: Waiter[] = [];
   private scheduled = false;
@@ -110,17 +110,18 @@ export class Spool {
   }
 
   /**
-   * Appends one record (a complete line ending in \n). Resolves true once it is on disk,
+   * Appends one record (a complete line ending in \n; text, so a batch is encoded once). Resolves true once it is on disk,
    * false when it could not be kept (disk limit reached or a write error): the caller goes on
    * (a visitor is redirected all the same) and the loss is counted.
    */
-  append(line: Buffer): Promise<boolean> {
-    if (this.closed || this.totalBytes() + this.pendingBytes + line.length > this.opts.maxTotalBytes) {
+  append(line: string): Promise<boolean> {
+    const bytes = Buffer.byteLength(line);
+    if (this.closed || this.totalBytes() + this.pendingBytes + bytes > this.opts.maxTotalBytes) {
       this.dropped++;
       return Promise.resolve(false);
     }
     this.pending.push(line);
-    this.pendingBytes += line.length;
+    this.pendingBytes += bytes;
     const done = new Promise<boolean>((resolve) => this.waiters.push({ resolve }));
     this.scheduleWrite();
     return done;
@@ -212,7 +213,7 @@ export class Spool {
    */
   private writePending(): void {
     if (this.pending.length === 0 || this.syncsInFlight >= maxSyncsInFlight) return;
-    const batch = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const batch = Buffer.from(this.pending.length === 1 ? this.pending[0]! : this.pending.join(''));
     const waiters = this.waiters;
     this.pending = [];
     this.pendingBytes = 0;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Spool, type SpoolOptions } from '../../ingest/spool.js';
 import { tempDir } from '../helpers/temp.js';
 
-const line = (i: number) => Buffer.from(`{"i":${i}}\n`);
+const line = (i: number) => `{"i":${i}}\n`;
 
 function open(overrides: Partial<SpoolOptions> = {}): Spool {
   return Spool.open({ dir: tempDir('keyrev-spool-'), maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30, ...overrides });
