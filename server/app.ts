@@ -13,6 +13,18 @@ import { campaignRoute } from '../admin/campaign-route.js';
 import { clickLookupRoute } from '../analytics/click-route.js';
 import { campaign } from '../admin/campaign-schema.js';
 import { Campaigns } from '../admin/campaigns.js';
+import { CurrencyRates, currencyRatesDoc, currencyRatesInput } from '../admin/currency-rates.js';
+import { networkRoute } from '../admin/network-route.js';
+import { network } from '../admin/network-schema.js';
+import { Networks } from '../admin/networks.js';
+import { ConversionLedger, conversionKey } from '../ingest/conversion-ledger.js';
+import { postbackBulkRoute } from '../ingest/postback-bulk-route.js';
+import { PostbackLog } from '../ingest/postback-log.js';
+import { postbackLogRoute } from '../ingest/postback-log-route.js';
+import { postbackRoute } from '../ingest/postback-route.js';
+import { PostbackIngest } from '../ingest/postbacks.js';
+import { loadConversionStates } from '../warehouse/conversion-store.js';
+import { StartupError } from './errors.js';
 import { ClickIdGenerator } from '../ingest/click-id.js';
 import { clickRoute } from '../ingest/click-route.js';
 import { ClickTracker } from '../ingest/clicks.js';
@@ -37,6 +49,7 @@ const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../w
 export interface KeyrevHandle {
   warehouse: Warehouse;
   clicks: IngestPipeline;
+  postbacks: IngestPipeline;
 }
 
 declare module 'fastify' {
@@ -61,8 +74,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const campaignStore = new SettingsStore(warehouse, 'campaigns', campaign);
   const keyStore = new SettingsStore(warehouse, 'api_keys', storedApiKey);
-  const stores = [campaignStore, keyStore];
+  const networkStore = new SettingsStore(warehouse, 'networks', network);
+  const ratesStore = new SettingsStore(warehouse, 'account_settings', currencyRatesDoc);
+  const stores = [campaignStore, keyStore, networkStore, ratesStore];
   await Promise.all(stores.map((s) => s.refresh()));
+  const rates = new CurrencyRates(config.currency, ratesStore);
+  if (config.ratesFile) await rates.replace(readRatesFile(config.ratesFile));
 
   const campaigns = new Campaigns(campaignStore);
   const apiKeys = new ApiKeys(keyStore);
@@ -125,8 +142,35 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(clickRoute, { tracker, metrics, countryHeader: config.countryHeader });
   await app.register(clickLookupRoute, { warehouse, auth });
-  await app.register(healthRoute, { warehouse, schemaVersion, spools: { clicks: clicks.spool } });
-  app.decorate('keyrev', { warehouse, clicks });
+
+  // Postbacks are decided against the conversions as they stand: first what a previous run left
+  // in the spool goes into ClickHouse, then the ledger is loaded from it.
+  const postbacks = openPipeline(
+    { table: 'postbacks', dataDir: config.dataDir, maxTotalBytes: config.spoolMaxBytes, flushIntervalMs: config.flushIntervalMs },
+    warehouse,
+    metrics,
+    app.log,
+  );
+  await postbacks.flusher.drain();
+  const ledger = new ConversionLedger(rates);
+  await loadConversionStates(warehouse, (clickId, type, txid, state) => ledger.load(conversionKey(clickId, type, txid), state));
+  const postbackLog = new PostbackLog();
+  const ingest = new PostbackIngest({
+    findNetwork: (slug) => networkStore.get(slug),
+    globalSecret: config.postbackSecret,
+    ids: new ClickIdGenerator(config.nodeId),
+    ledger,
+    rates,
+    spool: postbacks.spool,
+    log: postbackLog,
+    metrics,
+  });
+  await app.register(postbackRoute, { ingest });
+  await app.register(postbackBulkRoute, { ingest, auth, maxBytes: config.bulkMaxBytes });
+  await app.register(networkRoute, { networks: new Networks(networkStore), rates, auth });
+  await app.register(postbackLogRoute, { log: postbackLog, auth });
+  await app.register(healthRoute, { warehouse, schemaVersion, spools: { clicks: clicks.spool, postbacks: postbacks.spool } });
+  app.decorate('keyrev', { warehouse, clicks, postbacks });
 
   if (fs.existsSync(path.join(webDist, 'index.html'))) {
     await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
@@ -142,9 +186,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onClose', async () => {
     clearInterval(refresher);
-    await clicks.close();
+    await Promise.all([clicks.close(), postbacks.close()]);
     await rowEncoder.close();
     if (!opts.warehouse) await warehouse.close();
   });
   return app;
+}
+
+function readRatesFile(file: string) {
+  let parsed;
+  try {
+    parsed = currencyRatesInput.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  } catch (err) {
+    throw new StartupError(`invalid KEYREV_RATES_FILE: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!parsed.success) throw new StartupError(`invalid KEYREV_RATES_FILE: ${parsed.error.issues[0]!.path.join('.')}: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
 }

@@ -36,7 +36,7 @@ export function createAuth(adminKey: string, reportKeys: ReportKeyLookup) {
       if (!allowed.includes(role)) fail('KR_FORBIDDEN', 'this API key is read-only');
     };
 
-  return { admin: require(['admin']), reports: require(['admin', 'report']) };
+  return { admin: require(['admin']), reports: require(['admin', 'report']), isAdmin: (request: FastifyRequest) => roleOf(request) === 'admin' };
 }
 
 export type Auth = ReturnType<typeof createAuth>;

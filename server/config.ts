@@ -29,6 +29,15 @@ const envSchema = z.object({
   KEYREV_UNIQUE_WINDOW_HOURS: z.coerce.number().min(0).max(24 * 90).default(24),
   KEYREV_SPOOL_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(8 * 1024 ** 3),
   KEYREV_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  // Required from every postback of a network without a secret of its own (the global /postback too).
+  KEYREV_POSTBACK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  KEYREV_CURRENCY: z
+    .string()
+    .regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as USD')
+    .transform((c) => c.toUpperCase())
+    .default('USD'),
+  KEYREV_RATES_FILE: z.string().min(1).refine((file) => fs.existsSync(file), 'no such file').optional(),
+  KEYREV_BULK_MAX_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 ** 3),
 });
 
 export type Config = {
@@ -49,6 +58,10 @@ export type Config = {
   uniqueWindowMs: number;
   spoolMaxBytes: number;
   flushIntervalMs: number;
+  postbackSecret: string | undefined;
+  currency: string;
+  ratesFile: string | undefined;
+  bulkMaxBytes: number;
 };
 
 /** Reads the configuration from an environment; a bad variable throws a StartupError naming it. */
@@ -79,5 +92,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uniqueWindowMs: e.KEYREV_UNIQUE_WINDOW_HOURS * 3_600_000,
     spoolMaxBytes: e.KEYREV_SPOOL_MAX_BYTES,
     flushIntervalMs: e.KEYREV_FLUSH_INTERVAL_MS,
+    postbackSecret: e.KEYREV_POSTBACK_SECRET,
+    currency: e.KEYREV_CURRENCY,
+    ratesFile: e.KEYREV_RATES_FILE,
+    bulkMaxBytes: e.KEYREV_BULK_MAX_BYTES,
   };
 }

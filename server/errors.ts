@@ -5,11 +5,12 @@
 export const errorCodes = {
   KR_BAD_REQUEST: { status: 400, title: 'the request is malformed or a value is out of range' },
   KR_UNAUTHORIZED: { status: 401, title: 'missing or wrong API key' },
-  KR_FORBIDDEN: { status: 403, title: 'the API key may not do this (a read-only report key on the admin API)' },
+  KR_FORBIDDEN: { status: 403, title: 'not allowed: a read-only report key on the admin API, a postback with a bad secret, signature or address' },
   KR_NOT_FOUND: { status: 404, title: 'no such route or object' },
   KR_CONFLICT: { status: 409, title: 'the object exists already' },
   KR_PAYLOAD_TOO_LARGE: { status: 413, title: 'the body is larger than the limit' },
   KR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'the Content-Type is not accepted here' },
+  KR_SPOOL_FULL: { status: 503, title: 'the local spool cannot take the record (disk limit or write error); retry later' },
   KR_WAREHOUSE_UNAVAILABLE: { status: 503, title: 'ClickHouse cannot be reached; ingest keeps spooling' },
   KR_INTERNAL: { status: 500, title: 'a bug in keyrev; the log has the details' },
 } as const;

@@ -56,6 +56,24 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    postbacks: new Counter({
+      name: 'keyrev_postbacks_total',
+      help: 'Postbacks accepted, by network and what they did: new, transition, update, add, duplicate, stale; lost (not spooled)',
+      labelNames: ['network', 'result'] as const,
+      registers: [registry],
+    }),
+    postbackRefusals: new Counter({
+      name: 'keyrev_postback_refusals_total',
+      help: 'Postbacks refused (4xx, nothing stored), by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    postbackWarnings: new Counter({
+      name: 'keyrev_postback_warnings_total',
+      help: 'Postbacks accepted with something for the operator to fix (no_rate: no exchange rate for the currency)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     rejects: new Counter({
       name: 'keyrev_rejects_total',
       help: 'Requests refused with a 4xx, by error code',

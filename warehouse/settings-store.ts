@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Warehouse } from './warehouse.js';
 
 /** The settings tables of schema/003_settings.sql; table names never come from requests. */
-export type SettingsTable = 'campaigns' | 'networks' | 'postback_rules' | 'alert_rules' | 'api_keys';
+export type SettingsTable = 'campaigns' | 'networks' | 'postback_rules' | 'alert_rules' | 'api_keys' | 'account_settings';
 
 let lastVersion = 0n;
 

@@ -1,0 +1,48 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Auth } from '../server/auth.js';
+import type { CurrencyRates } from './currency-rates.js';
+import { currencyRatesDoc, currencyRatesInput } from './currency-rates.js';
+import { networkInput, networkParams, networkPatch, networkView } from './network-schema.js';
+import type { Networks } from './networks.js';
+
+export interface NetworkRouteOptions {
+  networks: Networks;
+  rates: CurrencyRates;
+  auth: Auth;
+}
+
+/** /api/networks (per-network postback settings) and /api/currency-rates (admin key). */
+export const networkRoute: FastifyPluginAsyncZod<NetworkRouteOptions> = async (app, { networks, rates, auth }) => {
+  app.addHook('preHandler', auth.admin);
+  const tags = ['networks'];
+
+  app.post('/api/networks', { schema: { tags, body: networkInput, response: { 201: networkView } } }, async (req, reply) =>
+    reply.status(201).send(await networks.create(req.body)),
+  );
+
+  app.get('/api/networks', { schema: { tags, response: { 200: z.object({ networks: z.array(networkView) }) } } }, async () => ({
+    networks: networks.list(),
+  }));
+
+  app.get('/api/networks/:slug', { schema: { tags, params: networkParams, response: { 200: networkView } } }, async (req) =>
+    networks.get(req.params.slug),
+  );
+
+  app.patch(
+    '/api/networks/:slug',
+    { schema: { tags, params: networkParams, body: networkPatch, response: { 200: networkView } } },
+    async (req) => networks.update(req.params.slug, req.body),
+  );
+
+  app.delete('/api/networks/:slug', { schema: { tags, params: networkParams } }, async (req, reply) => {
+    await networks.remove(req.params.slug);
+    return reply.status(204).send();
+  });
+
+  app.get('/api/currency-rates', { schema: { tags: ['currency'], response: { 200: currencyRatesDoc } } }, async () => rates.current());
+
+  app.put('/api/currency-rates', { schema: { tags: ['currency'], body: currencyRatesInput, response: { 200: currencyRatesDoc } } }, async (req) =>
+    rates.replace(req.body),
+  );
+};

@@ -1,0 +1,73 @@
+import type { Outcome } from './conversion-ledger.js';
+import { ndjsonLines } from './ndjson-lines.js';
+import { isRefusal } from './postback-params.js';
+import { jsonParams, type Accepted, type Caller, type PostbackIngest } from './postbacks.js';
+
+export const bulkLimits = {
+  maxLineBytes: 16 * 1024,
+  /** Lines decided but not yet durable; bounds memory while the spool's fsync catches up. */
+  inFlight: 2_000,
+  /** Rejected lines listed in the answer; the rest are only counted. */
+  listedErrors: 1_000,
+} as const;
+
+export interface BulkResult {
+  lines: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  errors: { line: number; reason: string }[];
+  /** More lines were rejected than the answer lists. */
+  errorsTruncated: boolean;
+}
+
+const counted: Record<Outcome, 'accepted' | 'duplicates'> = {
+  new: 'accepted',
+  transition: 'accepted',
+  update: 'accepted',
+  add: 'accepted',
+  duplicate: 'duplicates',
+  stale: 'duplicates',
+};
+
+/**
+ * Reads an NDJSON stream of postbacks, each line decided like a single postback. Reading pauses
+ * while too many lines wait for the spool (backpressure through the request stream), so memory
+ * stays flat whatever the stream's size. Bad lines are answered, not fatal.
+ */
+export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body: AsyncIterable<Buffer>): Promise<BulkResult> {
+  const result: BulkResult = { lines: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [], errorsTruncated: false };
+  const reject = (line: number, reason: string) => {
+    result.rejected++;
+    if (result.errors.length < bulkLimits.listedErrors) result.errors.push({ line, reason });
+    else result.errorsTruncated = true;
+  };
+  const settle = (line: number, r: Accepted | import('./postback-params.js').Refusal) => {
+    if (isRefusal(r)) reject(line, r.message);
+    else if (!r.durable) reject(line, 'spool full, not recorded: send this line again');
+    else result[counted[r.outcome]]++;
+  };
+
+  let pending: Promise<void>[] = [];
+  for await (const { line, text } of ndjsonLines(body, bulkLimits.maxLineBytes)) {
+    result.lines = line;
+    if (text === undefined) {
+      reject(line, `line longer than ${bulkLimits.maxLineBytes} bytes`);
+      continue;
+    }
+    const params = jsonParams(text);
+    if (!params) {
+      reject(line, 'not a JSON object');
+      continue;
+    }
+    // accept() decides synchronously (duplicates and order are settled here); only durability is awaited.
+    pending.push(ingest.accept(caller, params, `/postbacks line ${line}`).then((r) => settle(line, r)));
+    if (pending.length >= bulkLimits.inFlight) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  await Promise.all(pending);
+  result.errors.sort((a, b) => a.line - b.line);
+  return result;
+}

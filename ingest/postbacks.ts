@@ -1,0 +1,198 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { CurrencyRates } from '../admin/currency-rates.js';
+import type { Network } from '../admin/network-schema.js';
+import { sha256 } from '../server/auth.js';
+import type { Metrics } from '../server/metrics.js';
+import type { ClickIdGenerator } from './click-id.js';
+import { conversionKey, type ConversionLedger, type ConversionState, type Outcome } from './conversion-ledger.js';
+import { ipAllowlist } from './ip-allowlist.js';
+import { formatMicros } from './money.js';
+import type { PostbackLog } from './postback-log.js';
+import { isRefusal, readPostback, refuse, type Refusal } from './postback-params.js';
+import { clean, parseQuery } from './query-string.js';
+import type { Spool } from './spool.js';
+
+export const postbackQueryLimits = { maxParams: 100, maxKeyLength: 64, maxValueLength: 2048 } as const;
+
+/** Who is calling: the network's settings, checked once per request (also for a whole NDJSON stream). */
+export interface Caller {
+  network: Network | undefined;
+  ip: string;
+}
+
+export interface PostbackAuth {
+  networkSlug: string | undefined;
+  /** `/postback/:network/:secret`, or undefined when the secret comes as a parameter. */
+  pathSecret: string | undefined;
+  ip: string;
+  /** Parameters that may carry the secret or signature (the query string). */
+  params: ReadonlyMap<string, string>;
+  /** What the signature covers: the raw body of a POST, else the query string without `signature`. */
+  signed: { data: Buffer | string; signature: string | undefined } | undefined;
+}
+
+export type Accepted = { outcome: Outcome; postbackId: string; durable: boolean };
+
+export interface PostbackDeps {
+  findNetwork(slug: string): Network | undefined;
+  /** KEYREV_POSTBACK_SECRET: required from callers of a network without a secret of its own. */
+  globalSecret: string | undefined;
+  ids: ClickIdGenerator;
+  ledger: ConversionLedger;
+  rates: CurrencyRates;
+  spool: Spool;
+  log: PostbackLog;
+  metrics: Metrics;
+}
+
+const secretNames = ['secret', 'key', 'token'];
+const allowlists = new WeakMap<Network, (ip: string) => boolean>();
+
+/**
+ * Decides every postback: who may send it (network, secret, IP, signature), what it says, and
+ * what it does to its conversion (ConversionLedger). An accepted postback is appended to the
+ * durable spool before it is acknowledged; a refused one changes nothing and is logged.
+ */
+export class PostbackIngest {
+  constructor(private readonly deps: PostbackDeps) {}
+
+  network(slug: string): Network | undefined {
+    return this.deps.findNetwork(slug);
+  }
+
+  authorize(a: PostbackAuth): Caller | Refusal {
+    const network = a.networkSlug === undefined ? undefined : this.deps.findNetwork(a.networkSlug);
+    if (a.networkSlug !== undefined && !network) return this.refused(refuse(404, 'unknown_network', `no network ${a.networkSlug}`), a.networkSlug, a.ip, '');
+    const slug = network?.slug ?? '';
+    if (network && network.allowIps.length > 0 && !allowlistOf(network)(a.ip)) {
+      return this.refused(refuse(403, 'ip_not_allowed', `ip ${a.ip} is not in the network's allowlist`), slug, a.ip, '');
+    }
+    const expected = network?.secret ?? this.deps.globalSecret;
+    if (expected !== undefined) {
+      const given = a.pathSecret ?? secretNames.map((n) => a.params.get(n)).find((v) => v !== undefined);
+      if (given === undefined || !timingSafeEqual(sha256(given), sha256(expected))) {
+        return this.refused(refuse(403, 'bad_secret', 'bad secret'), slug, a.ip, '');
+      }
+    }
+    if (network?.signingKey !== undefined && !validSignature(network.signingKey, a.signed)) {
+      return this.refused(refuse(403, 'bad_signature', 'bad signature'), slug, a.ip, '');
+    }
+    return { network, ip: a.ip };
+  }
+
+  /** One postback's parameters from an authorized caller; resolves once it is durable. */
+  async accept(caller: Caller, params: ReadonlyMap<string, string>, source: string): Promise<Accepted | Refusal> {
+    const d = this.deps;
+    const network = caller.network;
+    const slug = network?.slug ?? '';
+    const fields = readPostback(params, network);
+    if (isRefusal(fields)) return this.refused(fields, slug, caller.ip, source);
+
+    const currency = fields.currency || d.rates.accountCurrency;
+    if (!d.rates.has(currency)) {
+      d.log.add({ kind: 'warning', reason: 'no_rate', message: `no exchange rate for ${currency}: revenue counted as 0 until rates are loaded`, network: slug, ip: caller.ip, source });
+      d.metrics.postbackWarnings.inc({ reason: 'no_rate' });
+    }
+    const { id, ms } = d.ids.next();
+    const key = conversionKey(fields.clickId, fields.type, fields.txid);
+    const decision = d.ledger.decide({
+      key,
+      status: fields.status,
+      amountMicros: fields.amountMicros,
+      currency,
+      network: slug,
+      atMs: ms,
+      version: id,
+      policy: network?.duplicates ?? 'ignore',
+    });
+    const amount = fields.amountMicros ?? 0n;
+    const replaces = decision.outcome === 'transition' || decision.outcome === 'update' || decision.outcome === 'add' ? decision.prev : undefined;
+    const row = {
+      postback_id: id.toString(),
+      received_at: ms,
+      click_id: fields.clickId.toString(),
+      network: slug,
+      txid: fields.txid,
+      conversion_type: fields.type,
+      status: fields.status,
+      amount: formatMicros(amount),
+      currency,
+      params: fields.extra,
+      outcome: decision.outcome,
+      ip: caller.ip,
+      revenue: formatMicros(d.rates.revenueOf(amount, currency)),
+      ...stateColumns('conv', decision.next),
+      converted_at: decision.next?.convertedAtMs ?? ms,
+      // Only a change of an existing conversion cancels its old row; 'new' under the "new" policy adds one beside it.
+      ...stateColumns('prev', replaces),
+      prev_version: replaces ? replaces.version.toString() : '0',
+    };
+    const durable = await d.spool.append(`${JSON.stringify(row)}\n`);
+    if (!durable) d.ledger.undo(key, decision);
+    d.metrics.postbacks.inc({ network: slug, result: durable ? decision.outcome : 'lost' });
+    return { outcome: decision.outcome, postbackId: row.postback_id, durable };
+  }
+
+  /** Counts and logs a refusal; the caller answers it. */
+  refused(r: Refusal, network: string, ip: string, source: string): Refusal {
+    this.deps.log.add({ kind: 'refused', reason: r.reason, message: r.message, network, ip, source });
+    this.deps.metrics.postbackRefusals.inc({ reason: r.reason });
+    return r;
+  }
+}
+
+function stateColumns<P extends 'conv' | 'prev'>(prefix: P, s: ConversionState | undefined) {
+  return {
+    [`${prefix}_status`]: s?.status ?? '',
+    [`${prefix}_amount`]: formatMicros(s?.amountMicros ?? 0n),
+    [`${prefix}_currency`]: s?.currency ?? '',
+    [`${prefix}_revenue`]: formatMicros(s?.revenueMicros ?? 0n),
+    ...(prefix === 'conv' ? { conv_network: s?.network ?? '' } : {}),
+  };
+}
+
+function allowlistOf(network: Network): (ip: string) => boolean {
+  let check = allowlists.get(network);
+  if (!check) allowlists.set(network, (check = ipAllowlist(network.allowIps)));
+  return check;
+}
+
+function validSignature(key: string, signed: PostbackAuth['signed']): boolean {
+  if (!signed?.signature || !/^[0-9a-f]{64}$/i.test(signed.signature)) return false;
+  const expected = createHmac('sha256', key).update(signed.data).digest();
+  return timingSafeEqual(expected, Buffer.from(signed.signature, 'hex'));
+}
+
+/** Parameters of a form body or query string, and the query string without its signature (what GET signs). */
+export function queryParams(raw: string): Map<string, string> {
+  return parseQuery(raw, postbackQueryLimits).params;
+}
+
+export function withoutSignature(rawQuery: string): string {
+  return rawQuery
+    .split('&')
+    .filter((pair) => !/^(?:signature|sig)(?:=|$)/i.test(pair))
+    .join('&');
+}
+
+/**
+ * A JSON body's top-level values as parameters (numbers and booleans as text); nested objects are
+ * not postback fields and are left out. undefined when the text is not a JSON object.
+ */
+export function jsonParams(text: string): Map<string, string> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const params = new Map<string, string>();
+  for (const [k, v] of Object.entries(value)) {
+    if (params.size >= postbackQueryLimits.maxParams) break;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      params.set(clean(k, postbackQueryLimits.maxKeyLength), clean(String(v), postbackQueryLimits.maxValueLength));
+    }
+  }
+  return params;
+}

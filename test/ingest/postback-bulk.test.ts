@@ -1,0 +1,77 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClickIdGenerator } from '../../ingest/click-id.js';
+import { adminAuth, startApp, type TestApp } from '../helpers/app.js';
+
+const ids = new ClickIdGenerator(8);
+const newClickId = () => ids.next().id.toString();
+
+describe('bulk postbacks (NDJSON)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp({ KEYREV_FLUSH_INTERVAL_MS: '50', KEYREV_POSTBACK_SECRET: 'global-secret' });
+  });
+  afterAll(async () => t.close());
+
+  const post = (payload: string | Buffer, headers: Record<string, string> = {}) =>
+    t.app.inject({ method: 'POST', url: '/postbacks?secret=global-secret', headers: { 'content-type': 'application/x-ndjson', ...headers }, payload });
+
+  it('keeps the good lines and lists the bad ones with their line numbers', async () => {
+    const [a, b] = [newClickId(), newClickId()];
+    const lines = [
+      JSON.stringify({ cid: a, payout: '1,5', txid: 'n1' }),
+      '{"cid": broken',
+      '',
+      JSON.stringify({ cid: b, payout: 2, txid: 'n2', status: 'approved' }),
+      JSON.stringify({ payout: 3 }),
+      JSON.stringify({ cid: a, payout: '1,5', txid: 'n1' }),
+      JSON.stringify({ cid: b, note: 'x'.repeat(20_000) }),
+      '[1]',
+    ];
+    const res = await post(`${lines.join('\n')}\r\n`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({
+      lines: 8,
+      accepted: 2,
+      duplicates: 1,
+      rejected: 4,
+      errors: [
+        { line: 2, reason: 'not a JSON object' },
+        { line: 5, reason: 'missing click id' },
+        { line: 7, reason: 'line longer than 16384 bytes' },
+        { line: 8, reason: 'not a JSON object' },
+      ],
+      errorsTruncated: false,
+    });
+    await t.app.keyrev.postbacks.flusher.drain();
+    const [row] = await t.app.keyrev.warehouse.query<{ n: string; revenue: string }>(
+      'SELECT toString(sum(sign)) AS n, toString(sum(revenue * sign)) AS revenue FROM conversions WHERE click_id IN ({ids:Array(UInt64)})',
+      { ids: [BigInt(a), BigInt(b)] },
+    );
+    expect(row).toEqual({ n: '2', revenue: '3.5' });
+  });
+
+  it('reads gzip, and refuses a broken one with a 400', async () => {
+    const c = newClickId();
+    const res = await post(gzipSync(`${JSON.stringify({ clickid: c, sum: 4 })}\n`), { 'content-encoding': 'gzip' });
+    expect(res.json()).toMatchObject({ accepted: 1, rejected: 0 });
+    const broken = await post(Buffer.from('not gzip at all'), { 'content-encoding': 'gzip' });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().message).toMatch(/not valid gzip/);
+  });
+
+  it('asks for the global secret, in bulk and single postbacks alike', async () => {
+    const line = `${JSON.stringify({ cid: newClickId() })}\n`;
+    const noSecret = await t.app.inject({ method: 'POST', url: '/postbacks', headers: { 'content-type': 'application/x-ndjson' }, payload: line });
+    expect(noSecret.statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'GET', url: `/postback?cid=${newClickId()}` })).json().message).toBe('bad secret');
+    expect((await t.app.inject({ method: 'GET', url: `/postback?cid=${newClickId()}&secret=global-secret` })).statusCode).toBe(200);
+    const asAdmin = await t.app.inject({ method: 'POST', url: '/postbacks', headers: { 'content-type': 'application/x-ndjson', ...adminAuth }, payload: line });
+    expect(asAdmin.json()).toMatchObject({ accepted: 1 });
+  });
+
+  it('refuses other content types', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/postbacks', headers: { 'content-type': 'text/csv' }, payload: 'a,b' });
+    expect(res.statusCode).toBe(415);
+  });
+});
