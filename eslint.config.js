@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'web/dist/', 'data/', 'scratch/', 'bench/results/', 'test-results/'] },
+  { ignores: ['node_modules/', 'web/dist/', 'data/', 'scratch/', '.scratch/', 'bench/results/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

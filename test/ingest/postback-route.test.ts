@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickIdGenerator } from '../../ingest/click-id.js';
 import { adminAuth, startApp, type TestApp } from '../helpers/app.js';
