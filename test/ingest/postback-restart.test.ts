@@ -1,0 +1,45 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { ClickIdGenerator } from '../../ingest/click-id.js';
+import { EmbeddedWarehouse } from '../../warehouse/embedded.js';
+import { startApp } from '../helpers/app.js';
+import { FlakyWarehouse } from '../helpers/flaky-warehouse.js';
+import { tempDir } from '../helpers/temp.js';
+
+describe('postbacks across an outage and a restart', () => {
+  const dataDir = tempDir();
+  let flaky: FlakyWarehouse;
+  afterAll(async () => flaky?.close());
+
+  it('acknowledges while ClickHouse is down, replays on start, and still knows every conversion', async () => {
+    flaky = new FlakyWarehouse(await EmbeddedWarehouse.open(dataDir));
+    const env = { KEYREV_DATA_DIR: dataDir, KEYREV_FLUSH_INTERVAL_MS: '20' };
+    const clickId = new ClickIdGenerator(3).next().id.toString();
+    const first = await startApp(env, { warehouse: flaky });
+    const send = (app: typeof first, query: string) => app.app.inject({ method: 'GET', url: `/postback?cid=${clickId}&txid=X&${query}` });
+
+    flaky.down = true;
+    expect((await send(first, 'status=lead&payout=1')).statusCode).toBe(200);
+    expect((await send(first, 'status=sale&payout=30')).headers['x-keyrev-outcome']).toBe('transition');
+    expect(first.app.keyrev.postbacks.spool.stats().appended).toBe(2);
+    // Stopped while ClickHouse is still down: the postbacks stay in the spool.
+    await first.app.close();
+    flaky.down = false;
+
+    const second = await startApp(env, { warehouse: flaky });
+    try {
+      expect((await send(second, 'status=sale&payout=30')).headers['x-keyrev-outcome']).toBe('duplicate');
+      expect((await send(second, 'status=lead')).headers['x-keyrev-outcome']).toBe('stale');
+      expect((await send(second, 'status=rejected')).headers['x-keyrev-outcome']).toBe('transition');
+      await second.app.keyrev.postbacks.flusher.drain();
+      const rows = await flaky.query<{ status: string; n: string; revenue: string; history: string }>(
+        `SELECT argMax(status, version) AS status, toString(sum(sign)) AS n, toString(sum(revenue * sign)) AS revenue,
+                toString((SELECT count() FROM postbacks WHERE click_id = {id:UInt64})) AS history
+         FROM conversions WHERE click_id = {id:UInt64}`,
+        { id: clickId },
+      );
+      expect(rows).toEqual([{ status: 'rejected', n: '1', revenue: '30', history: '5' }]);
+    } finally {
+      await second.app.close();
+    }
+  });
+});
