@@ -11,6 +11,7 @@ import { storedApiKey } from '../admin/api-key-schema.js';
 import { ApiKeys } from '../admin/api-keys.js';
 import { campaignRoute } from '../admin/campaign-route.js';
 import { clickLookupRoute } from '../analytics/click-route.js';
+import { conversionLogRoute } from '../analytics/conversion-log-route.js';
 import { campaign } from '../admin/campaign-schema.js';
 import { Campaigns } from '../admin/campaigns.js';
 import { CurrencyRates, currencyRatesDoc, currencyRatesInput } from '../admin/currency-rates.js';
@@ -142,6 +143,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(clickRoute, { tracker, metrics, countryHeader: config.countryHeader });
   await app.register(clickLookupRoute, { warehouse, auth });
+  await app.register(conversionLogRoute, { warehouse, auth });
 
   // Postbacks are decided against the conversions as they stand: first what a previous run left
   // in the spool goes into ClickHouse, then the ledger is loaded from it.
