@@ -1,7 +1,8 @@
-// The baseline for the click benchmark: bare Fastify answering the same route with a fixed 302.
+// The baselines of the benchmarks: bare Fastify answering the same routes with fixed answers.
 import Fastify from 'fastify';
 
 const app = Fastify({ logger: false });
 app.get('/c/:campaignId', async (_req, reply) => reply.redirect('https://offer.example/landing?cid=1', 302));
+app.get('/postback', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('OK'));
 await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
 console.log('ready');

@@ -48,7 +48,10 @@ export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body:
     else result[counted[r.outcome]]++;
   };
 
-  let pending: Promise<void>[] = [];
+  // Lines keep being read while earlier ones wait for their fsync; past the bound, reading waits.
+  let unsettled = 0;
+  let wake: { below: number; resolve: () => void } | undefined;
+  const waitUntilBelow = (below: number) => new Promise<void>((resolve) => (wake = { below, resolve }));
   for await (const { line, text } of ndjsonLines(body, bulkLimits.maxLineBytes)) {
     result.lines = line;
     if (text === undefined) {
@@ -61,13 +64,19 @@ export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body:
       continue;
     }
     // accept() decides synchronously (duplicates and order are settled here); only durability is awaited.
-    pending.push(ingest.accept(caller, params, `/postbacks line ${line}`).then((r) => settle(line, r)));
-    if (pending.length >= bulkLimits.inFlight) {
-      await Promise.all(pending);
-      pending = [];
-    }
+    unsettled++;
+    void ingest.accept(caller, params, `/postbacks line ${line}`).then((r) => {
+      settle(line, r);
+      unsettled--;
+      if (wake && unsettled <= wake.below) {
+        const { resolve } = wake;
+        wake = undefined;
+        resolve();
+      }
+    });
+    if (unsettled >= bulkLimits.inFlight) await waitUntilBelow(bulkLimits.inFlight / 2);
   }
-  await Promise.all(pending);
+  if (unsettled > 0) await waitUntilBelow(0);
   result.errors.sort((a, b) => a.line - b.line);
   return result;
 }

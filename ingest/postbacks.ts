@@ -4,7 +4,7 @@ import type { Network } from '../admin/network-schema.js';
 import { sha256 } from '../server/auth.js';
 import type { Metrics } from '../server/metrics.js';
 import type { ClickIdGenerator } from './click-id.js';
-import { conversionKey, type ConversionLedger, type ConversionState, type Outcome } from './conversion-ledger.js';
+import { conversionKey, type ConversionLedger, type Outcome } from './conversion-ledger.js';
 import { ipAllowlist } from './ip-allowlist.js';
 import { formatMicros } from './money.js';
 import type { PostbackLog } from './postback-log.js';
@@ -107,6 +107,7 @@ export class PostbackIngest {
     });
     const amount = fields.amountMicros ?? 0n;
     const replaces = decision.outcome === 'transition' || decision.outcome === 'update' || decision.outcome === 'add' ? decision.prev : undefined;
+    const next = decision.next;
     const row = {
       postback_id: id.toString(),
       received_at: ms,
@@ -121,11 +122,18 @@ export class PostbackIngest {
       outcome: decision.outcome,
       ip: caller.ip,
       revenue: formatMicros(d.rates.revenueOf(amount, currency)),
-      ...stateColumns('conv', decision.next),
-      converted_at: decision.next?.convertedAtMs ?? ms,
+      conv_network: next?.network ?? '',
+      conv_status: next?.status ?? '',
+      conv_amount: formatMicros(next?.amountMicros ?? 0n),
+      conv_currency: next?.currency ?? '',
+      conv_revenue: formatMicros(next?.revenueMicros ?? 0n),
+      converted_at: next?.convertedAtMs ?? ms,
       // Only a change of an existing conversion cancels its old row; 'new' under the "new" policy adds one beside it.
-      ...stateColumns('prev', replaces),
       prev_version: replaces ? replaces.version.toString() : '0',
+      prev_status: replaces?.status ?? '',
+      prev_amount: formatMicros(replaces?.amountMicros ?? 0n),
+      prev_currency: replaces?.currency ?? '',
+      prev_revenue: formatMicros(replaces?.revenueMicros ?? 0n),
     };
     const durable = await d.spool.append(`${JSON.stringify(row)}\n`);
     if (!durable) d.ledger.undo(key, decision);
@@ -139,16 +147,6 @@ export class PostbackIngest {
     this.deps.metrics.postbackRefusals.inc({ reason: r.reason });
     return r;
   }
-}
-
-function stateColumns<P extends 'conv' | 'prev'>(prefix: P, s: ConversionState | undefined) {
-  return {
-    [`${prefix}_status`]: s?.status ?? '',
-    [`${prefix}_amount`]: formatMicros(s?.amountMicros ?? 0n),
-    [`${prefix}_currency`]: s?.currency ?? '',
-    [`${prefix}_revenue`]: formatMicros(s?.revenueMicros ?? 0n),
-    ...(prefix === 'conv' ? { conv_network: s?.network ?? '' } : {}),
-  };
 }
 
 function allowlistOf(network: Network): (ip: string) => boolean {

@@ -1,0 +1,124 @@
+/**
+ * Postback benchmarks (issue: single postbacks/s with durable acknowledgement >= 0.5 of a bare
+ * Fastify route; bulk NDJSON end to end >= 0.5 of a raw insert of the same rows; memory flat).
+ *
+ *   npx tsx bench/postbacks.ts [seconds=10] [bulk MB=50]
+ */
+import { Readable } from 'node:stream';
+import autocannon from 'autocannon';
+import { buildApp } from '../server/app.js';
+import { loadConfig } from '../server/config.js';
+import { ClickIdGenerator } from '../ingest/click-id.js';
+import { tempDir } from '../test/helpers/temp.js';
+import { adminKey } from './click-helpers.js';
+import { freePort, report, startProcess, waitForOk } from './lib.js';
+
+const seconds = Number(process.argv[2] ?? 10);
+const bulkMb = Number(process.argv[3] ?? 50);
+const connections = 50;
+const ids = new ClickIdGenerator(5);
+
+/** Every request a new conversion (a fresh click and transaction id), for baseline and product alike. */
+async function loadPostbacks(url: string, duration: number) {
+  let n = 0;
+  const r = await autocannon({
+    url,
+    connections,
+    duration,
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/postback?cid=${ids.next().id}&payout=1,25&txid=t${n++}&status=approved` }) }],
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
+}
+
+const barePort = await freePort();
+const bare = startProcess('bench/bare-server.ts', { PORT: String(barePort) });
+await waitForOk(`http://127.0.0.1:${barePort}/postback`);
+await loadPostbacks(`http://127.0.0.1:${barePort}`, 2);
+const baseline = await loadPostbacks(`http://127.0.0.1:${barePort}`, seconds);
+bare.kill('SIGTERM');
+
+const port = await freePort();
+const keyrev = startProcess('server/main.ts', { PORT: String(port), HOST: '127.0.0.1', KEYREV_DATA_DIR: tempDir('keyrev-bench-'), KEYREV_ADMIN_KEY: adminKey });
+await waitForOk(`http://127.0.0.1:${port}/health`);
+await loadPostbacks(`http://127.0.0.1:${port}`, 2);
+const single = await loadPostbacks(`http://127.0.0.1:${port}`, seconds);
+keyrev.kill('SIGTERM');
+
+// Bulk, in this process: the raw insert baseline and the product share one embedded warehouse.
+const config = loadConfig({ KEYREV_DATA_DIR: tempDir('keyrev-bulk-'), KEYREV_ADMIN_KEY: adminKey, KEYREV_LOG_LEVEL: 'warn', PORT: String(await freePort()), HOST: '127.0.0.1' });
+const app = await buildApp({ config, adminKey, logger: false });
+await app.listen({ port: config.port, host: config.host });
+const wh = app.keyrev.warehouse;
+const count = async () => Number((await wh.query<{ c: string }>('SELECT count() AS c FROM postbacks'))[0]!.c);
+
+function* lines(bytes: number): Generator<string> {
+  let sent = 0;
+  let n = 0;
+  while (sent < bytes) {
+    const line = `${JSON.stringify({ cid: ids.next().id.toString(), payout: '12,50', txid: `bulk-${n++}`, status: 'approved', currency: 'USD', sub: 'abc' })}\n`;
+    sent += line.length;
+    yield line;
+  }
+}
+/** Lines in chunks of ~64 kB, made as they are read: the client holds no more than the server. */
+function* chunks(bytes: number): Generator<Buffer> {
+  let batch: string[] = [];
+  let size = 0;
+  for (const line of lines(bytes)) {
+    batch.push(line);
+    size += line.length;
+    if (size >= 65_536) {
+      yield Buffer.from(batch.join(''));
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) yield Buffer.from(batch.join(''));
+}
+
+// Baseline: the rows keyrev would write for the same postbacks, inserted raw in 32 MB batches.
+const rawRows = Math.round((bulkMb * 1024 * 1024) / 110);
+const sample = { network: '', conversion_type: '', status: 'sale', amount: '12.5', currency: 'USD', params: { sub: 'abc' }, outcome: 'new', ip: '127.0.0.1', revenue: '12.5', conv_network: '', conv_status: 'sale', conv_amount: '12.5', conv_currency: 'USD', conv_revenue: '12.5', prev_version: '0' };
+let rawSeconds = 0;
+for (let done = 0; done < rawRows; ) {
+  const batch: string[] = [];
+  for (let i = 0; i < 250_000 && done < rawRows; i++, done++) {
+    const { id, ms } = ids.next();
+    batch.push(JSON.stringify({ postback_id: id.toString(), received_at: ms, click_id: id.toString(), txid: `raw-${done}`, converted_at: ms, ...sample }));
+  }
+  const data = Buffer.from(`${batch.join('\n')}\n`);
+  const t0 = performance.now();
+  await wh.insertRaw('postbacks', data, 'JSONEachRow');
+  rawSeconds += (performance.now() - t0) / 1000;
+}
+const rawPerSec = rawRows / rawSeconds;
+
+const before = await count();
+const rss0 = process.memoryUsage().rss;
+let rssPeak = rss0;
+const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
+const t0 = performance.now();
+const res = await fetch(`http://127.0.0.1:${config.port}/postbacks`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${adminKey}` },
+  body: Readable.toWeb(Readable.from(chunks(bulkMb * 1024 * 1024))) as ReadableStream,
+  duplex: 'half',
+} as RequestInit);
+const answer = (await res.json()) as { accepted: number; rejected: number };
+await app.keyrev.postbacks.flusher.drain();
+const bulkSeconds = (performance.now() - t0) / 1000;
+clearInterval(sampler);
+const visible = (await count()) - before;
+if (visible !== answer.accepted || answer.rejected > 0) throw new Error(`bulk: ${JSON.stringify(answer)}, ${visible} visible`);
+await app.close();
+
+report('postbacks', [
+  { what: 'bare Fastify GET /postback (baseline)', 'per s': Math.round(baseline.rps), 'p50 ms': baseline.p50, 'p99 ms': baseline.p99, errors: baseline.errors },
+  { what: 'keyrev GET /postback, durable, new conversions', 'per s': Math.round(single.rps), 'p50 ms': single.p50, 'p99 ms': single.p99, errors: single.errors },
+  { what: 'single postback ratio (target >= 0.5)', 'per s': Number((single.rps / baseline.rps).toFixed(3)), 'p50 ms': '', 'p99 ms': '', errors: '' },
+  { what: `raw JSONEachRow insert of ${rawRows} postback rows (baseline)`, 'per s': Math.round(rawPerSec), 'p50 ms': '', 'p99 ms': '', errors: '' },
+  { what: `POST /postbacks ${bulkMb} MB NDJSON, ${answer.accepted} lines, until visible`, 'per s': Math.round(answer.accepted / bulkSeconds), 'p50 ms': '', 'p99 ms': '', errors: answer.rejected },
+  { what: 'bulk ratio (target >= 0.5)', 'per s': Number((answer.accepted / bulkSeconds / rawPerSec).toFixed(3)), 'p50 ms': '', 'p99 ms': '', errors: '' },
+  { what: 'process RSS growth during the stream, MB', 'per s': Math.round((rssPeak - rss0) / 1024 / 1024), 'p50 ms': '', 'p99 ms': '', errors: '' },
+]);
+process.exit(0);
