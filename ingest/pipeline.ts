@@ -13,6 +13,24 @@ export interface PipelineOptions {
   flushIntervalMs: number;
   /** Turns a spool segment into the insert payload; segments are inserted as they are without one. */
   encode?: (segment: Buffer) => Promise<Buffer>;
+  /** Shared by the pipelines whose inserts must not overlap (see createInsertLock). */
+  insertLock: InsertLock;
+}
+
+export type InsertLock = <T>(insert: () => Promise<T>) => Promise<T>;
+
+/**
+ * Runs inserts one at a time. Attribution views look clicks up when conversions arrive and
+ * conversions up when clicks arrive; two overlapping inserts could each miss the other (the
+ * sale never credited) or both see it (credited twice). In sequence, exactly one of them does.
+ */
+export function createInsertLock(): InsertLock {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (insert) => {
+    const run = tail.then(insert, insert);
+    tail = run.catch(() => undefined);
+    return run;
+  };
 }
 
 export interface IngestPipeline {
@@ -31,9 +49,11 @@ export function openPipeline(opts: PipelineOptions, warehouse: Warehouse, metric
     maxSegmentAgeMs: opts.flushIntervalMs,
     maxTotalBytes: opts.maxTotalBytes,
   });
-  const { encode } = opts;
-  const sink = async (data: Buffer, dedupToken: string) =>
-    warehouse.insertRaw(table, encode ? await encode(data) : data, 'JSONEachRow', { dedupToken });
+  const { encode, insertLock } = opts;
+  const sink = async (data: Buffer, dedupToken: string) => {
+    const payload = encode ? await encode(data) : data;
+    await insertLock(() => warehouse.insertRaw(table, payload, 'JSONEachRow', { dedupToken }));
+  };
   const flusher = new Flusher(spool, sink, {
     intervalMs: Math.min(100, opts.flushIntervalMs),
     maxBackoffMs: 5_000,

@@ -12,6 +12,7 @@ import { ApiKeys } from '../admin/api-keys.js';
 import { campaignRoute } from '../admin/campaign-route.js';
 import { clickLookupRoute } from '../analytics/click-route.js';
 import { conversionLogRoute } from '../analytics/conversion-log-route.js';
+import { reportRoute } from '../analytics/report-route.js';
 import { campaign } from '../admin/campaign-schema.js';
 import { Campaigns } from '../admin/campaigns.js';
 import { CurrencyRates, currencyRatesDoc, currencyRatesInput } from '../admin/currency-rates.js';
@@ -32,7 +33,7 @@ import { ClickTracker } from '../ingest/clicks.js';
 import { createEnricher } from '../ingest/enrich.js';
 import { parseVisitorIp } from '../ingest/ip.js';
 import { WorkerRowEncoder } from '../ingest/row-encoder.js';
-import { openPipeline, type IngestPipeline } from '../ingest/pipeline.js';
+import { createInsertLock, openPipeline, type IngestPipeline } from '../ingest/pipeline.js';
 import { migrate } from '../schema/migrate.js';
 import { openWarehouse } from '../warehouse/open.js';
 import { SettingsStore } from '../warehouse/settings-store.js';
@@ -118,9 +119,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const geo = config.geoDatabase ? { geoDatabase: config.geoDatabase } : {};
   const rowEncoder = new WorkerRowEncoder({ ipStorage: config.ipStorage, uniqueWindowMs: config.uniqueWindowMs, ...geo });
+  const insertLock = createInsertLock();
   const clicks = openPipeline(
     {
       table: 'clicks',
+      insertLock,
       dataDir: config.dataDir,
       maxTotalBytes: config.spoolMaxBytes,
       flushIntervalMs: config.flushIntervalMs,
@@ -144,11 +147,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(clickRoute, { tracker, metrics, countryHeader: config.countryHeader });
   await app.register(clickLookupRoute, { warehouse, auth });
   await app.register(conversionLogRoute, { warehouse, auth });
+  await app.register(reportRoute, { warehouse, auth });
 
   // Postbacks are decided against the conversions as they stand: first what a previous run left
   // in the spool goes into ClickHouse, then the ledger is loaded from it.
   const postbacks = openPipeline(
-    { table: 'postbacks', dataDir: config.dataDir, maxTotalBytes: config.spoolMaxBytes, flushIntervalMs: config.flushIntervalMs },
+    { table: 'postbacks', insertLock, dataDir: config.dataDir, maxTotalBytes: config.spoolMaxBytes, flushIntervalMs: config.flushIntervalMs },
     warehouse,
     metrics,
     app.log,

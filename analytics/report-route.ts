@@ -1,0 +1,46 @@
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Auth } from '../server/auth.js';
+import type { Warehouse } from '../warehouse/warehouse.js';
+import { exportFileName, exportFormats, exportQuery, streamExport } from './export.js';
+import { metricNames } from './metrics.js';
+import { reportQuery } from './report-query.js';
+import { runReport } from './reports.js';
+
+const row = z.record(z.string(), z.union([z.string(), z.number(), z.null()]));
+const report = z.object({ rows: z.array(row), totals: row, source: z.string() });
+
+/** /api/report, /api/timeseries and /api/export (report or admin key). */
+export const reportRoute: FastifyPluginAsyncZod<{ warehouse: Warehouse; auth: Auth }> = async (app, { warehouse, auth }) => {
+  app.addHook('preHandler', auth.reports);
+  const tags = ['reports'];
+  const metricsHelp = `Metrics: ${metricNames.join(', ')}. Filters: filter[dimension]=value (repeat for several).`;
+
+  app.get(
+    '/api/report',
+    { schema: { tags, summary: 'Metrics grouped by dimensions, with totals', description: metricsHelp, querystring: reportQuery, response: { 200: report } } },
+    async (req) => runReport(warehouse, req.query),
+  );
+
+  app.get(
+    '/api/timeseries',
+    { schema: { tags, summary: 'Metrics per hour or day of the time zone', description: metricsHelp, querystring: reportQuery, response: { 200: report } } },
+    async (req) => runReport(warehouse, req.query, req.query.interval),
+  );
+
+  app.get(
+    '/api/export',
+    { schema: { tags, summary: 'The attribution report or a grouped report as CSV, NDJSON, Parquet or Arrow, streamed', querystring: exportQuery } },
+    async (req, reply) => {
+      const q = req.query;
+      const abort = new AbortController();
+      req.raw.on('close', () => abort.abort());
+      reply
+        .type(exportFormats[q.format].contentType)
+        .header('content-disposition', `attachment; filename="${exportFileName(q)}"`)
+        .header('cache-control', 'no-store');
+      return reply.send(Readable.from(streamExport(warehouse, q, abort.signal)));
+    },
+  );
+};
