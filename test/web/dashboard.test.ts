@@ -67,11 +67,29 @@ describe.skipIf(Boolean(missing))(`dashboard in Chromium${missing ? ` (skipped: 
     await expect.poll(() => page.textContent('#campaign-error')).toBe('body.offerUrl: must be an http(s) URL, with macros only after the host');
   });
 
-  it('says calmly that reports are not there yet, and builds export links from the form', async () => {
+  it('shows revenue by keyword from real clicks and postbacks, and downloads exports with the key', async () => {
+    const id = await page.getAttribute('#campaign-list li', 'data-id');
+    const clickId = (await t.app.inject({ method: 'GET', url: `/c/${id}?kw=trail+shoes&ad=7` })).headers['x-keyrev-click-id'];
+    await t.app.inject({ method: 'GET', url: `/c/${id}?kw=road+shoes` });
+    await t.app.keyrev.clicks.flusher.drain();
+    expect((await t.app.inject({ method: 'GET', url: `/postback?cid=${clickId}&payout=25` })).body).toBe('OK');
+    await t.app.keyrev.postbacks.flusher.drain();
+
     await page.click('#report-form button');
-    await expect.poll(() => page.textContent('#report-notice')).toBe('Reports are not available on this server yet.');
-    const href = await page.getAttribute('.exports a[data-format=csv]', 'href');
-    expect(href).toMatch(/^\/api\/export\?from=\d{4}-\d\d-\d\d&to=\d{4}-\d\d-\d\d&tz=[^&]+&groupBy=keyword&sort=-revenue&limit=100&format=csv$/);
+    await expect.poll(() => page.textContent('#report-table tbody tr:first-child')).toContain('trail shoes');
+    const first = await page.$$eval('#report-table tbody tr:first-child td', (cells) => cells.map((c) => c.textContent));
+    const header = await page.$$eval('#report-table thead th', (cells) => cells.map((c) => c.textContent));
+    const cell = (name: string) => first[header.indexOf(name)];
+    expect([cell('keyword'), cell('clicks'), cell('sales'), cell('revenue'), cell('cr')]).toEqual(['trail shoes', '1', '1', '25.00', '100.0 %']);
+    expect(await page.$$eval('#report-chart rect', (bars) => bars.length)).toBe(2);
+
+    const href = await page.getAttribute('.exports a[data-format=csv][data-report=attribution]', 'href');
+    expect(href).toMatch(/^\/api\/export\?from=\d{4}-\d\d-\d\d&to=\d{4}-\d\d-\d\d&tz=[^&]+&groupBy=keyword&sort=-revenue&limit=100&format=csv&report=attribution$/);
+    const [file] = await Promise.all([page.waitForEvent('download'), page.click('.exports a[data-format=csv][data-report=attribution]')]);
+    expect(file.suggestedFilename()).toMatch(/^keyrev-attribution-\d{4}-\d\d-\d\d_\d{4}-\d\d-\d\d\.csv$/);
+    const csv = fs.readFileSync((await file.path())!, 'utf8');
+    expect(csv.split('\n')[1]).toContain(`"${clickId}"`);
+    expect(csv).toContain('"trail shoes"');
     fs.mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
     await page.screenshot({ path: path.join(repoRoot, 'test-results/dashboard.png'), fullPage: true });
   });

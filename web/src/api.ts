@@ -32,3 +32,22 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   }
   return body as T;
 }
+
+/**
+ * Downloads an export with the key in the Authorization header (a plain link cannot send it, and
+ * keys do not belong in URLs, where proxies and browser history keep them).
+ */
+export async function download(path: string): Promise<void> {
+  const res = await fetch(path, { headers: apiKey() ? { authorization: `Bearer ${apiKey()}` } : {} });
+  if (!res.ok) {
+    const e = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    throw new ApiError(res.status, e.code ?? '', e.message ?? res.statusText);
+  }
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'keyrev-export';
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,6 +1,6 @@
 /** The report API's answer (CONTRACT.md): one row per group, metrics as numbers. */
 export interface ReportRow {
-  [dimension: string]: string | number;
+  [dimension: string]: string | number | null;
   clicks: number;
   conversions: number;
   revenue: number;
@@ -11,4 +11,4 @@ export interface Report {
   totals: Partial<ReportRow>;
 }
 
-export const metricColumns = ['clicks', 'uniqueClicks', 'conversions', 'revenue', 'cost', 'profit', 'roi', 'epc', 'cr'] as const;
+export const metricColumns = ['clicks', 'uniqueClicks', 'conversions', 'sales', 'revenue', 'cost', 'profit', 'roi', 'epc', 'cr'] as const;

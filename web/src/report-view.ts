@@ -1,4 +1,4 @@
-import { ApiError, api, apiKey } from './api.js';
+import { ApiError, api, apiKey, download } from './api.js';
 import { barChart } from './chart.js';
 import { metricColumns, type Report } from './report-types.js';
 
@@ -21,6 +21,17 @@ function reportQuery(form: HTMLFormElement): URLSearchParams {
   });
 }
 
+const percent = new Set(['roi', 'cr']);
+const money = new Set(['revenue', 'cost', 'profit', 'epc']);
+
+function formatCell(column: string, value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '–';
+  if (typeof value === 'string') return value === '' ? '(none)' : value;
+  if (percent.has(column)) return `${(value * 100).toFixed(1)} %`;
+  if (money.has(column)) return value.toFixed(2);
+  return value.toLocaleString('en');
+}
+
 export function setUpReport(): void {
   const form = byId<HTMLFormElement>('report-form');
   const today = new Date();
@@ -31,6 +42,16 @@ export function setUpReport(): void {
     e.preventDefault();
     void loadReport();
   });
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('.exports a')) {
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      download(a.getAttribute('href')!).catch((err: unknown) => {
+        const notice = byId<HTMLParagraphElement>('report-notice');
+        notice.textContent = `Export failed: ${(err as Error).message}`;
+        notice.hidden = false;
+      });
+    });
+  }
 }
 
 export async function loadReport(): Promise<void> {
@@ -41,7 +62,7 @@ export async function loadReport(): Promise<void> {
   const query = reportQuery(form);
   const groupBy = query.get('groupBy')!;
   for (const a of document.querySelectorAll<HTMLAnchorElement>('.exports a')) {
-    a.href = `/api/export?${new URLSearchParams({ ...Object.fromEntries(query), format: a.dataset.format! })}`;
+    a.href = `/api/export?${new URLSearchParams({ ...Object.fromEntries(query), format: a.dataset.format!, report: a.dataset.report! })}`;
   }
   notice.hidden = true;
   if (!apiKey()) {
@@ -58,7 +79,7 @@ export async function loadReport(): Promise<void> {
     const body = table.createTBody();
     for (const row of report.rows) {
       const tr = body.insertRow();
-      for (const c of columns) tr.insertCell().textContent = String(row[c] ?? '');
+      for (const c of columns) tr.insertCell().textContent = formatCell(c, row[c]);
     }
     barChart(
       chart,
@@ -72,9 +93,7 @@ export async function loadReport(): Promise<void> {
     table.replaceChildren();
     chart.replaceChildren();
     notice.textContent =
-      err instanceof ApiError && err.status === 404
-        ? 'Reports are not available on this server yet.'
-        : `Report failed: ${(err as Error).message}`;
+      err instanceof ApiError && err.status === 403 ? 'This key may not read reports.' : `Report failed: ${(err as Error).message}`;
     notice.hidden = false;
   }
 }
