@@ -25,7 +25,6 @@ interface ModelClick {
   conversions: { status: string; amount: number }[];
 }
 
-const day = 86_400_000;
 const start = Date.UTC(2026, 9, 29); // 2026-10-29; New York leaves DST on 2026-11-01
 
 const world = fc.array(
