@@ -41,25 +41,16 @@ export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } 
     params[`f${i}`] = values;
     return ` AND ${dimensions[dim as Dimension]} IN {f${i}:Array(String)}`;
   });
-  // Folded per conversion (latest status; sum(sign) > 0 drops cancelled states), then renamed.
-  const sql = `SELECT toString(click_id) AS clickId, conversion_type AS type, txid, s_network AS network, s_status AS status,
-          s_amount AS amount, s_currency AS currency, s_revenue AS revenue,
-          formatDateTime(s_converted, '%Y-%m-%d %H:%i:%S', {tz:String}) AS convertedAt,
-          formatDateTime(s_clicked, '%Y-%m-%d %H:%i:%S', {tz:String}) AS clickedAt,
-          ${attributionDims.map((d) => `s_${d} AS ${d}`).join(', ')}
-     FROM
-     (
-         SELECT click_id, conversion_type, txid,
-                argMax(network, version) AS s_network, argMax(status, version) AS s_status,
-                argMax(amount, version) AS s_amount, argMax(currency, version) AS s_currency,
-                argMax(revenue, version) AS s_revenue, min(converted_at) AS s_converted, any(clicked_at) AS s_clicked,
-                ${attributionDims.map((d) => `any(${dimensions[d]}) AS s_${d}`).join(', ')}
-         FROM attributed_conversions
-         WHERE ${time} >= ${rangeBoundsSql.from} AND ${time} < ${rangeBoundsSql.to}${filters.join('')}
-         GROUP BY click_id, conversion_type, txid
-         HAVING sum(sign) > 0
-     )
-     ORDER BY s_converted, click_id, txid${settings}`;
+  // FINAL collapses each status change's cancel row with the state it cancels while reading in
+  // key order (click id, hence click time): no hash table, no sort, so memory stays flat for any
+  // number of rows. What is left with sign 1 is each conversion at its latest status.
+  const sql = `SELECT toString(click_id) AS clickId, conversion_type AS type, txid, network, status, amount, currency, revenue,
+          formatDateTime(converted_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS convertedAt,
+          formatDateTime(clicked_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS clickedAt,
+          ${attributionDims.map((d) => (dimensions[d] === d ? d : `${dimensions[d]} AS ${d}`)).join(', ')}
+     FROM attributed_conversions FINAL
+     WHERE sign = 1 AND ${time} >= ${rangeBoundsSql.from} AND ${time} < ${rangeBoundsSql.to}${filters.join('')}
+     ORDER BY click_id, conversion_type, txid${settings}`;
   return { sql, params };
 }
 
