@@ -29,8 +29,12 @@ export const dimensions = {
 export type Dimension = keyof typeof dimensions;
 export const dimensionNames = Object.keys(dimensions) as Dimension[];
 
-/** The rollups of schema/006_rollups.sql and the dimensions each one keeps. */
-export const rollups: { name: 'search' | 'utm'; dimensions: readonly Dimension[] }[] = [
-  { name: 'search', dimensions: ['campaign', 'source', 'keyword', 'matchType', 'ad', 'adgroup', 'country', 'device'] },
-  { name: 'utm', dimensions: ['campaign', 'source', 'utmSource', 'utmMedium', 'utmCampaign', 'utmTerm', 'utmContent'] },
+/**
+ * The rollups of schema/006_rollups.sql, smallest first: the dimensions each keeps and its time
+ * grain (UTC days, or 15 minutes, which fits every time zone).
+ */
+export const rollups: { name: 'search_daily' | 'search' | 'utm'; grain: 'utcDay' | 'quarterHour'; dimensions: readonly Dimension[] }[] = [
+  { name: 'search_daily', grain: 'utcDay', dimensions: ['campaign', 'source', 'keyword', 'matchType', 'adgroup'] },
+  { name: 'search', grain: 'quarterHour', dimensions: ['campaign', 'source', 'keyword', 'matchType', 'ad', 'adgroup', 'country', 'device'] },
+  { name: 'utm', grain: 'quarterHour', dimensions: ['campaign', 'source', 'utmSource', 'utmMedium', 'utmCampaign', 'utmTerm', 'utmContent'] },
 ];

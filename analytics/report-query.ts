@@ -102,13 +102,18 @@ const rollupSource = (name: string): Source => ({
   },
 });
 
-/** Rollups hold 15-minute buckets: a range that starts or ends inside one is read from the raw tables. */
+/** A range that starts or ends inside a rollup's bucket is read from the raw tables. */
 const onQuarterHour = (t: string) => t.length === 10 || /[T ]\d{2}:(?:00|15|30|45)(?::00(?:\.0+)?)?$/.test(t);
+const onDay = (t: string) => t.length === 10 || /[T ]00:00(?::00(?:\.0+)?)?$/.test(t);
+const utcZones = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'GMT', 'Etc/GMT', 'Etc/GMT0', 'Etc/GMT+0', 'Etc/GMT-0', 'GMT0', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'Etc/Greenwich', 'Greenwich']);
 
-function pickSource(q: ReportQuery): Source {
+function pickSource(q: ReportQuery, time: ReportQuery['interval'] | undefined): Source {
   const used = new Set<Dimension>([...q.groupBy, ...(Object.keys(q.filters) as Dimension[])]);
-  if (!onQuarterHour(q.from) || !onQuarterHour(q.to)) return raw;
-  const fit = rollups.find((r) => [...used].every((d) => r.dimensions.includes(d)));
+  const fits = (grain: (typeof rollups)[number]['grain']) =>
+    grain === 'utcDay'
+      ? utcZones.has(q.tz) && time !== 'hour' && onDay(q.from) && onDay(q.to)
+      : onQuarterHour(q.from) && onQuarterHour(q.to);
+  const fit = rollups.find((r) => fits(r.grain) && [...used].every((d) => r.dimensions.includes(d)));
   return fit ? rollupSource(fit.name) : raw;
 }
 
@@ -126,8 +131,12 @@ export interface BuiltQuery {
  * metrics of analytics/metrics.ts over the sums. Identifiers come from allowlists only; every
  * value is a query parameter.
  */
-export function buildReportQuery(q: ReportQuery, opts: { time?: ReportQuery['interval']; totals?: boolean; noPaging?: boolean } = {}): BuiltQuery {
-  const source = pickSource(q);
+export function buildReportQuery(
+  q: ReportQuery,
+  opts: { time?: ReportQuery['interval']; totals?: boolean; noPaging?: boolean; rawTables?: boolean } = {},
+): BuiltQuery {
+  // rawTables: the same numbers from the raw tables, for checking rollups against them.
+  const source = opts.rawTables ? raw : pickSource(q, opts.time);
   const dims = opts.totals ? [] : q.groupBy;
   const params: Record<string, string | number | string[]> = { ...rangeParams(q), limit: q.limit, offset: q.offset };
 

@@ -56,7 +56,9 @@ SELECT
 FROM conversions AS c
 INNER JOIN
 (
-    SELECT * FROM clicks WHERE click_id IN (SELECT click_id FROM conversions)
+    -- only the columns credited: a click row also holds the user agent, referrer and extra map
+    SELECT click_id, ts, campaign_id, traffic_source, ad, adgroup, keyword, match_type, placement, country, device_type, utm_source, utm_medium, utm_campaign, utm_term, utm_content, sub1, sub2, sub3, sub4, sub5, sub6, sub7, sub8, sub9, sub10, gclid, msclkid
+    FROM clicks WHERE click_id IN (SELECT click_id FROM conversions)
 ) AS k ON k.click_id = c.click_id;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS attribute_late_clicks TO attributed_conversions AS
@@ -74,5 +76,6 @@ SELECT
 FROM clicks AS k
 INNER JOIN
 (
-    SELECT * FROM conversions WHERE click_id IN (SELECT click_id FROM clicks)
+    SELECT click_id, conversion_type, txid, network, status, amount, currency, revenue, converted_at, sign, version
+    FROM conversions WHERE click_id IN (SELECT click_id FROM clicks)
 ) AS c ON c.click_id = k.click_id;

@@ -81,7 +81,8 @@ describe('reports match a model of clicks and postbacks', () => {
     await fc.assert(
       fc.asyncProperty(world, async (generated) => {
         await t.app.keyrev.warehouse.exec('TRUNCATE TABLE clicks');
-        for (const table of ['postbacks', 'conversions', 'attributed_conversions', 'click_stats_search', 'click_stats_utm', 'conversion_stats_search', 'conversion_stats_utm']) {
+        const rollupTables = ['search', 'utm', 'search_daily'].flatMap((r) => [`click_stats_${r}`, `conversion_stats_${r}`]);
+        for (const table of ['postbacks', 'conversions', 'attributed_conversions', ...rollupTables]) {
           await t.app.keyrev.warehouse.exec(`TRUNCATE TABLE ${table}`);
         }
         const clicks: ModelClick[] = [];
@@ -127,7 +128,7 @@ describe('reports match a model of clicks and postbacks', () => {
           const res = await t.app.inject({ method: 'GET', url: `/api/report?from=${k.from}&to=${k.to}&tz=${k.tz}&groupBy=${k.api}&limit=1000`, headers: adminAuth });
           expect(res.statusCode, res.body).toBe(200);
           const body = res.json() as { rows: Record<string, number | string | null>[]; totals: Record<string, number>; source: string };
-          expect(body.source).toBe(k.groupBy.includes('sub1') ? 'raw' : k.groupBy.includes('utmSource') ? 'rollup:utm' : 'rollup:search');
+          expect(body.source).toBe(k.groupBy.includes('sub1') ? 'raw' : k.groupBy.includes('utmSource') ? 'rollup:utm' : k.tz === 'UTC' ? 'rollup:search_daily' : 'rollup:search');
           const got = new Map(body.rows.map((r) => [k.groupBy.map((g) => r[g]).join('\u0001'), r]));
           expect([...got.keys()].sort(), k.tz).toEqual([...want.keys()].sort());
           for (const [key, w] of want) {
