@@ -29,7 +29,9 @@ const attributionDims: Dimension[] = dimensionNames;
  * never held in Node. Arrow is written uncompressed so that apache-arrow in JS reads it.
  */
 export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } {
-  const settings = " SETTINGS output_format_arrow_compression_method = 'none'";
+  // Small Parquet row groups: the writer holds a whole group in memory (1M rows by default).
+  const settings =
+    " SETTINGS output_format_arrow_compression_method = 'none', output_format_parquet_row_group_size = 100000, output_format_parquet_row_group_size_bytes = 16777216";
   if (q.report === 'grouped') {
     const built = buildReportQuery(q, { noPaging: true });
     const columns = [...built.columns.dimensions, ...built.columns.metrics];

@@ -50,6 +50,8 @@ export type ReportQuery = z.output<typeof reportQuery>;
 
 interface Source {
   name: string;
+  /** The range bounds in the type of the source's time columns, so the bounds are compared as they are stored. */
+  bound: (instant: string) => string;
   clickTable: string;
   clickTime: string;
   convTable: string;
@@ -62,6 +64,7 @@ const moneySums = new Set<BaseSum>(['cost', 'revenue', 'pendingRevenue']);
 
 const raw: Source = {
   name: 'raw',
+  bound: (instant) => instant,
   clickTable: 'clicks',
   clickTime: 'ts',
   convTable: 'attributed_conversions',
@@ -81,8 +84,9 @@ const raw: Source = {
   },
 };
 
-const rollupSource = (name: string): Source => ({
+const rollupSource = (name: string, grain: (typeof rollups)[number]['grain']): Source => ({
   name: `rollup:${name}`,
+  bound: (instant) => (grain === 'utcDay' ? `toDate(${instant}, 'UTC')` : `toDateTime(${instant}, 'UTC')`),
   clickTable: `click_stats_${name}`,
   clickTime: 'bucket',
   convTable: `conversion_stats_${name}`,
@@ -114,7 +118,7 @@ function pickSource(q: ReportQuery, time: ReportQuery['interval'] | undefined): 
       ? utcZones.has(q.tz) && time !== 'hour' && onDay(q.from) && onDay(q.to)
       : onQuarterHour(q.from) && onQuarterHour(q.to);
   const fit = rollups.find((r) => fits(r.grain) && [...used].every((d) => r.dimensions.includes(d)));
-  return fit ? rollupSource(fit.name) : raw;
+  return fit ? rollupSource(fit.name, fit.grain) : raw;
 }
 
 export interface BuiltQuery {
@@ -160,7 +164,7 @@ export function buildReportQuery(
     ];
     const groupKeys = [...(opts.time && !opts.totals ? ['d_time'] : []), ...dims.map((d) => `d_${d}`)];
     return `SELECT ${selects.join(', ')} FROM ${table}
-        WHERE ${time} >= ${rangeBoundsSql.from} AND ${time} < ${rangeBoundsSql.to}${filterSql.join('')}
+        WHERE ${time} >= ${source.bound(rangeBoundsSql.from)} AND ${time} < ${source.bound(rangeBoundsSql.to)}${filterSql.join('')}
         ${groupKeys.length > 0 ? `GROUP BY ${groupKeys.join(', ')}` : ''}`;
   };
 
