@@ -43,6 +43,12 @@ describe('health, metrics and the API description', () => {
     expect(schema.required).toEqual(expect.arrayContaining(['name', 'offerUrl']));
     expect(schema.properties.costModel.enum).toEqual(['none', 'cpc', 'cpm', 'cpa', 'revshare']);
     expect(doc.paths['/c/{campaignId}']).toBeDefined();
+    for (const path of ['/postback', '/postback/{network}', '/postbacks', '/api/networks', '/api/currency-rates', '/api/postbacks/log', '/api/conversions', '/api/report', '/api/timeseries', '/api/export']) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    const reportParams = doc.paths['/api/report'].get.parameters.map((p: { name: string }) => p.name);
+    expect(reportParams).toEqual(expect.arrayContaining(['from', 'to', 'tz', 'groupBy', 'sort', 'limit', 'basis']));
+    expect(doc.paths['/api/networks'].post.requestBody.content['application/json'].schema.properties.duplicates.enum).toEqual(['ignore', 'new', 'update', 'add']);
     const docs = await t.app.inject({ method: 'GET', url: '/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toContain('swagger');
