@@ -1,4 +1,5 @@
 import type { ConversionStatus, duplicatePolicies } from '../admin/network-schema.js';
+import { decodeClickId } from './click-id.js';
 
 /** A conversion as it stands: what reports count for its click, type and transaction id. */
 export interface ConversionState {
@@ -18,6 +19,8 @@ export type Outcome = 'new' | 'transition' | 'update' | 'add' | 'duplicate' | 's
 
 export interface Incoming {
   key: string;
+  /** When its click happened (from the click id): the ledger forgets old clicks first. */
+  clickMs: number;
   status: ConversionStatus;
   /** undefined when the postback carried no amount: a status change keeps the old payout. */
   amountMicros: bigint | undefined;
@@ -45,30 +48,63 @@ export function conversionKey(clickId: bigint, type: string, txid: string): stri
   return `${clickId}\u0001${type}\u0001${txid}`;
 }
 
+export interface LedgerLimits {
+  /** Conversions kept in memory; past it, those of the oldest click days are forgotten. */
+  maxEntries: number;
+  /** Postbacks from this time on may still be in the spool, not in ClickHouse: never forgotten. */
+  unflushedSince(): number;
+}
+
+const dayMs = 86_400_000;
+
 /**
- * The current state of every conversion this process has seen, so that a postback is decided
- * (new, transition, duplicate...) synchronously, before its acknowledgement: two retries racing
- * on the event loop cannot both count. Loaded from ClickHouse on start, after the spool drained.
+ * The current state of the conversions of recent clicks, so that a postback is decided (new,
+ * transition, duplicate...) synchronously, before its acknowledgement: two retries racing on the
+ * event loop cannot both count. Memory is bounded: past maxEntries the conversions of the oldest
+ * click days are forgotten (never one whose postback is still in the spool) and the horizon moves
+ * up. A key that is not here is certainly new when its click is newer than the horizon; an older
+ * one must be looked up in ClickHouse first (knows() says which), as for a chargeback months late.
  */
 export class ConversionLedger {
   private readonly states = new Map<string, ConversionState>();
+  /** Keys by click day, to forget the oldest days first. */
+  private readonly days = new Map<number, Set<string>>();
+  private horizonMs = 0;
+  /** Size at which to forget next; moves up when everything is pinned (ClickHouse down for long). */
+  private forgetAt: number;
 
-  constructor(private readonly money: { accountCurrency: string; revenueOf(amountMicros: bigint, currency: string): bigint }) {}
+  constructor(
+    private readonly money: { accountCurrency: string; revenueOf(amountMicros: bigint, currency: string): bigint },
+    private readonly limits: LedgerLimits = { maxEntries: Infinity, unflushedSince: () => 0 },
+  ) {
+    this.forgetAt = limits.maxEntries;
+  }
 
   get size(): number {
     return this.states.size;
   }
 
-  load(key: string, state: ConversionState): void {
+  /** Whether a decision on this key can be made from memory alone. */
+  knows(key: string, clickMs: number): boolean {
+    return clickMs >= this.horizonMs || this.states.has(key);
+  }
+
+  /** Conversions of clicks before this time may have been forgotten (loaded only in part). */
+  forgetBefore(ms: number): void {
+    this.horizonMs = Math.max(this.horizonMs, ms);
+  }
+
+  load(key: string, state: ConversionState, clickMs: number): void {
     const known = this.states.get(key);
-    if (!known || known.version < state.version) this.states.set(key, state);
+    if (!known || known.version < state.version) this.set(key, state, clickMs);
   }
 
   decide(p: Incoming): Decision {
     const prev = this.states.get(p.key);
     const next = this.nextState(prev, p);
     if (!('state' in next)) return { outcome: next.outcome, prev, next: prev };
-    this.states.set(p.key, next.state);
+    this.set(p.key, next.state, p.clickMs);
+    if (this.states.size > this.forgetAt) this.forgetOldest();
     return { outcome: next.outcome, prev, next: next.state };
   }
 
@@ -77,6 +113,37 @@ export class ConversionLedger {
     if (!d.next || this.states.get(key) !== d.next) return;
     if (d.prev) this.states.set(key, d.prev);
     else this.states.delete(key);
+  }
+
+  private set(key: string, state: ConversionState, clickMs: number): void {
+    if (!this.states.has(key)) {
+      const day = Math.floor(clickMs / dayMs);
+      let keys = this.days.get(day);
+      if (!keys) this.days.set(day, (keys = new Set()));
+      keys.add(key);
+    }
+    this.states.set(key, state);
+  }
+
+  /** Forgets whole click days, oldest first, down to 90% of the limit (so this runs rarely). */
+  private forgetOldest(): void {
+    const target = Math.floor(this.limits.maxEntries * 0.9);
+    const pinnedSince = this.limits.unflushedSince();
+    for (const day of [...this.days.keys()].sort((a, b) => a - b)) {
+      if (this.states.size <= target) break;
+      const keys = this.days.get(day)!;
+      let forgotten = 0;
+      for (const key of keys) {
+        const state = this.states.get(key);
+        if (state && decodeClickId(state.version).ms >= pinnedSince) continue;
+        if (state) forgotten++;
+        this.states.delete(key);
+        keys.delete(key);
+      }
+      if (keys.size === 0) this.days.delete(day);
+      if (forgotten > 0) this.horizonMs = Math.max(this.horizonMs, (day + 1) * dayMs);
+    }
+    this.forgetAt = this.states.size <= target ? this.limits.maxEntries : Math.ceil(this.states.size * 1.1);
   }
 
   private nextState(

@@ -65,8 +65,11 @@ export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body:
     }
     // accept() decides synchronously (duplicates and order are settled here); only durability is awaited.
     unsettled++;
-    void ingest.accept(caller, params, `/postbacks line ${line}`).then((r) => {
-      settle(line, r);
+    void ingest.accept(caller, params, `/postbacks line ${line}`).then(
+      (r) => settle(line, r),
+      // Only a ClickHouse lookup (a conversion of a click older than the ledger keeps) can fail.
+      () => reject(line, 'ClickHouse could not be asked about this older conversion: send this line again'),
+    ).finally(() => {
       unsettled--;
       if (wake && unsettled <= wake.below) {
         const { resolve } = wake;

@@ -3,8 +3,8 @@ import type { CurrencyRates } from '../admin/currency-rates.js';
 import type { Network } from '../admin/network-schema.js';
 import { sha256 } from '../server/auth.js';
 import type { Metrics } from '../server/metrics.js';
-import type { ClickIdGenerator } from './click-id.js';
-import { conversionKey, type ConversionLedger, type Outcome } from './conversion-ledger.js';
+import { decodeClickId, type ClickIdGenerator } from './click-id.js';
+import { conversionKey, type ConversionLedger, type ConversionState, type Outcome } from './conversion-ledger.js';
 import { ipAllowlist } from './ip-allowlist.js';
 import { formatMicros } from './money.js';
 import type { PostbackLog } from './postback-log.js';
@@ -39,6 +39,8 @@ export interface PostbackDeps {
   globalSecret: string | undefined;
   ids: ClickIdGenerator;
   ledger: ConversionLedger;
+  /** A conversion's state from ClickHouse, for keys older than the ledger keeps. */
+  findConversion(clickId: bigint, type: string, txid: string): Promise<ConversionState | undefined>;
   rates: CurrencyRates;
   spool: Spool;
   log: PostbackLog;
@@ -54,6 +56,9 @@ const allowlists = new WeakMap<Network, (ip: string) => boolean>();
  * durable spool before it is acknowledged; a refused one changes nothing and is logged.
  */
 export class PostbackIngest {
+  /** One ClickHouse lookup per key at a time; concurrent retries wait for the same one. */
+  private readonly lookups = new Map<string, Promise<void>>();
+
   constructor(private readonly deps: PostbackDeps) {}
 
   network(slug: string): Network | undefined {
@@ -93,10 +98,14 @@ export class PostbackIngest {
       d.log.add({ kind: 'warning', reason: 'no_rate', message: `no exchange rate for ${currency}: revenue counted as 0 until rates are loaded`, network: slug, ip: caller.ip, source });
       d.metrics.postbackWarnings.inc({ reason: 'no_rate' });
     }
-    const { id, ms } = d.ids.next();
     const key = conversionKey(fields.clickId, fields.type, fields.txid);
+    const clickMs = decodeClickId(fields.clickId).ms;
+    // Throws WarehouseError while ClickHouse cannot answer: a 503, and the network retries later.
+    if (!d.ledger.knows(key, clickMs)) await this.lookUp(key, fields.clickId, fields.type, fields.txid, clickMs);
+    const { id, ms } = d.ids.next();
     const decision = d.ledger.decide({
       key,
+      clickMs,
       status: fields.status,
       amountMicros: fields.amountMicros,
       currency,
@@ -139,6 +148,20 @@ export class PostbackIngest {
     if (!durable) d.ledger.undo(key, decision);
     d.metrics.postbacks.inc({ network: slug, result: durable ? decision.outcome : 'lost' });
     return { outcome: decision.outcome, postbackId: row.postback_id, durable };
+  }
+
+  private lookUp(key: string, clickId: bigint, type: string, txid: string, clickMs: number): Promise<void> {
+    let pending = this.lookups.get(key);
+    if (!pending) {
+      pending = this.deps
+        .findConversion(clickId, type, txid)
+        .then((state) => {
+          if (state) this.deps.ledger.load(key, state, clickMs);
+        })
+        .finally(() => this.lookups.delete(key));
+      this.lookups.set(key, pending);
+    }
+    return pending;
   }
 
   /** Counts and logs a refusal; the caller answers it. */

@@ -57,7 +57,7 @@ interface ActiveSegment extends Segment {
 /** Overlapping fdatasyncs: two measured best (one leaves the disk idle between batches, more only add syncs). */
 const maxSyncsInFlight = 2;
 
-const segmentPattern = /^(\d{12})\.jsonl$/;
+const segmentPattern = /^(\d{12,16})\.jsonl$/;
 
 export class Spool {
   readonly id: string;
@@ -105,7 +105,8 @@ export class Spool {
       }
       sealed.push({ seq: Number(m[1]), file, bytes, firstAt: fs.statSync(file).mtimeMs });
     }
-    const nextSeq = (sealed.at(-1)?.seq ?? 0) + 1;
+    sealed.sort((a, b) => a.seq - b.seq);
+    const nextSeq = nextSegmentSeq(sealed.at(-1)?.seq ?? 0);
     return new Spool(opts, id, sealed, nextSeq);
   }
 
@@ -266,7 +267,7 @@ export class Spool {
     }
     this.sealed.push({ seq: a.seq, file: a.file, bytes: a.bytes, firstAt: a.firstAt });
     this.sealedBytes += a.bytes;
-    this.active = newActive(this.opts.dir, a.seq + 1);
+    this.active = newActive(this.opts.dir, nextSegmentSeq(a.seq));
   }
 }
 
@@ -274,8 +275,18 @@ function newActive(dir: string, seq: number): ActiveSegment {
   return { seq, file: segmentPath(dir, seq), bytes: 0, firstAt: 0, fd: undefined, syncing: 0, sealed: false };
 }
 
+/**
+ * Segment numbers are dedup tokens, so they must never repeat, also after a restart that found
+ * the spool empty (every earlier segment shipped and deleted): ClickHouse would take a new batch
+ * with an old token for a replay and drop it. They start from the clock in milliseconds and only
+ * grow; the clock would have to step back past a whole earlier run to repeat one.
+ */
+function nextSegmentSeq(previous: number): number {
+  return Math.max(previous + 1, Date.now());
+}
+
 function segmentPath(dir: string, seq: number): string {
-  return path.join(dir, `${String(seq).padStart(12, '0')}.jsonl`);
+  return path.join(dir, `${String(seq).padStart(16, '0')}.jsonl`);
 }
 
 function writeAllSync(fd: number, data: Buffer): void {

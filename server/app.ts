@@ -25,9 +25,9 @@ import { PostbackLog } from '../ingest/postback-log.js';
 import { postbackLogRoute } from '../ingest/postback-log-route.js';
 import { postbackRoute } from '../ingest/postback-route.js';
 import { PostbackIngest } from '../ingest/postbacks.js';
-import { loadConversionStates } from '../warehouse/conversion-store.js';
+import { findConversionState, loadConversionStates } from '../warehouse/conversion-store.js';
 import { StartupError } from './errors.js';
-import { ClickIdGenerator } from '../ingest/click-id.js';
+import { ClickIdGenerator, decodeClickId } from '../ingest/click-id.js';
 import { clickRoute } from '../ingest/click-route.js';
 import { ClickTracker } from '../ingest/clicks.js';
 import { createEnricher } from '../ingest/enrich.js';
@@ -158,14 +158,23 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     app.log,
   );
   await postbacks.flusher.drain();
-  const ledger = new ConversionLedger(rates);
-  await loadConversionStates(warehouse, (clickId, type, txid, state) => ledger.load(conversionKey(clickId, type, txid), state));
+  const ledger = new ConversionLedger(rates, {
+    maxEntries: config.ledgerMaxConversions,
+    // A minute of margin: a decision is made just before its postback reaches the spool.
+    unflushedSince: () => Date.now() - Math.max(postbacks.spool.stats().oldestAgeMs, 60_000),
+  });
+  const loaded = await loadConversionStates(warehouse, config.ledgerMaxConversions, (clickId, type, txid, state) =>
+    ledger.load(conversionKey(clickId, type, txid), state, decodeClickId(clickId).ms),
+  );
+  // Only the newest conversions were loaded: older clicks' keys are looked up when they come.
+  if (loaded.truncated && loaded.oldestClickId !== undefined) ledger.forgetBefore(decodeClickId(loaded.oldestClickId).ms + 1);
   const postbackLog = new PostbackLog();
   const ingest = new PostbackIngest({
     findNetwork: (slug) => networkStore.get(slug),
     globalSecret: config.postbackSecret,
     ids: new ClickIdGenerator(config.nodeId),
     ledger,
+    findConversion: (clickId, type, txid) => findConversionState(warehouse, clickId, type, txid),
     rates,
     spool: postbacks.spool,
     log: postbackLog,

@@ -38,6 +38,7 @@ const envSchema = z.object({
     .default('USD'),
   KEYREV_RATES_FILE: z.string().min(1).refine((file) => fs.existsSync(file), 'no such file').optional(),
   KEYREV_BULK_MAX_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 ** 3),
+  KEYREV_LEDGER_MAX_CONVERSIONS: z.coerce.number().int().min(10).default(1_000_000),
 });
 
 export type Config = {
@@ -62,6 +63,7 @@ export type Config = {
   currency: string;
   ratesFile: string | undefined;
   bulkMaxBytes: number;
+  ledgerMaxConversions: number;
 };
 
 /** Reads the configuration from an environment; a bad variable throws a StartupError naming it. */
@@ -96,5 +98,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     currency: e.KEYREV_CURRENCY,
     ratesFile: e.KEYREV_RATES_FILE,
     bulkMaxBytes: e.KEYREV_BULK_MAX_BYTES,
+    ledgerMaxConversions: e.KEYREV_LEDGER_MAX_CONVERSIONS,
   };
 }

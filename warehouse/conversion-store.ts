@@ -4,7 +4,7 @@ import { parseAmount } from '../ingest/money.js';
 import type { Warehouse } from './warehouse.js';
 
 interface StateRow {
-  click_id: string;
+  click_id_text: string;
   conversion_type: string;
   txid: string;
   last_network: string;
@@ -16,31 +16,52 @@ interface StateRow {
   last_version: string;
 }
 
-/**
- * The current state of every conversion: the newest +1 row of each key. Every change wrote a
- * cancel row for the state before it, so the newest +1 row is the state that counts.
- */
-export async function loadConversionStates(wh: Warehouse, each: (clickId: bigint, type: string, txid: string, state: ConversionState) => void): Promise<number> {
-  const rows = await wh.query<StateRow>(
-    `SELECT toString(click_id) AS click_id, conversion_type, txid,
+// Aliases differ from column names: ClickHouse would otherwise read `click_id` in WHERE as the alias.
+const stateSelect = `SELECT toString(click_id) AS click_id_text, conversion_type, txid,
             argMax(network, version) AS last_network, argMax(status, version) AS last_status,
             toString(argMax(amount, version)) AS last_amount, argMax(currency, version) AS last_currency,
             toString(argMax(revenue, version)) AS last_revenue,
             toString(toUnixTimestamp64Milli(argMax(converted_at, version))) AS converted_ms,
             toString(max(version)) AS last_version
-     FROM conversions WHERE sign = 1
-     GROUP BY click_id, conversion_type, txid`,
+     FROM conversions`;
+
+function toState(r: StateRow): ConversionState {
+  return {
+    status: r.last_status,
+    amountMicros: parseAmount(r.last_amount) ?? 0n,
+    currency: r.last_currency,
+    revenueMicros: parseAmount(r.last_revenue) ?? 0n,
+    network: r.last_network,
+    convertedAtMs: Number(r.converted_ms),
+    version: BigInt(r.last_version),
+  };
+}
+
+/**
+ * The current state of the conversions of the most recent clicks, at most `limit` of them: the
+ * newest +1 row of each key (every change wrote a cancel row for the state before it). Returns
+ * whether older ones were left out.
+ */
+export async function loadConversionStates(
+  wh: Warehouse,
+  limit: number,
+  each: (clickId: bigint, type: string, txid: string, state: ConversionState) => void,
+): Promise<{ truncated: boolean; oldestClickId: bigint | undefined }> {
+  const rows = await wh.query<StateRow>(
+    `${stateSelect} WHERE sign = 1 GROUP BY click_id, conversion_type, txid ORDER BY click_id DESC LIMIT {limit:UInt64}`,
+    { limit: Number.isFinite(limit) ? limit : Number.MAX_SAFE_INTEGER },
   );
-  for (const r of rows) {
-    each(BigInt(r.click_id), r.conversion_type, r.txid, {
-      status: r.last_status,
-      amountMicros: parseAmount(r.last_amount) ?? 0n,
-      currency: r.last_currency,
-      revenueMicros: parseAmount(r.last_revenue) ?? 0n,
-      network: r.last_network,
-      convertedAtMs: Number(r.converted_ms),
-      version: BigInt(r.last_version),
-    });
-  }
-  return rows.length;
+  for (const r of rows) each(BigInt(r.click_id_text), r.conversion_type, r.txid, toState(r));
+  const last = rows.at(-1);
+  return { truncated: rows.length >= limit, oldestClickId: last ? BigInt(last.click_id_text) : undefined };
+}
+
+/** One conversion's current state, for a postback on a click older than the ledger keeps. */
+export async function findConversionState(wh: Warehouse, clickId: bigint, type: string, txid: string): Promise<ConversionState | undefined> {
+  const [row] = await wh.query<StateRow>(
+    `${stateSelect} WHERE sign = 1 AND click_id = {id:UInt64} AND conversion_type = {type:String} AND txid = {txid:String}
+     GROUP BY click_id, conversion_type, txid`,
+    { id: clickId, type, txid },
+  );
+  return row ? toState(row) : undefined;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversionStatus } from '../../admin/network-schema.js';
+import { ClickIdGenerator } from '../../ingest/click-id.js';
 import { ConversionLedger, conversionKey, type Incoming } from '../../ingest/conversion-ledger.js';
 
 const money = { accountCurrency: 'USD', revenueOf: (amount: bigint, currency: string) => (currency === 'EUR' ? (amount * 11n) / 10n : amount) };
@@ -8,6 +9,7 @@ describe('conversion ledger', () => {
   let version = 0n;
   const incoming = (status: ConversionStatus, amount: bigint | undefined, extra: Partial<Incoming> = {}): Incoming => ({
     key: conversionKey(1n, '', 'T'),
+    clickMs: 0,
     status,
     amountMicros: amount,
     currency: 'USD',
@@ -62,9 +64,32 @@ describe('conversion ledger', () => {
   it('loads states, keeping the newest version of a key', () => {
     const ledger = new ConversionLedger(money);
     const state = { status: 'sale' as const, amountMicros: 1n, currency: 'USD', revenueMicros: 1n, network: '', convertedAtMs: 0, version: 5n };
-    ledger.load('k', state);
-    ledger.load('k', { ...state, status: 'lead', version: 3n });
+    ledger.load('k', state, 0);
+    ledger.load('k', { ...state, status: 'lead', version: 3n }, 0);
     expect(ledger.size).toBe(1);
     expect(ledger.decide({ ...incoming('sale', 1n), key: 'k' }).outcome).toBe('duplicate');
+  });
+
+  it('forgets the oldest click days past its limit, never what may still be in the spool, and says what it no longer knows', () => {
+    const day = 86_400_000;
+    const ids = new ClickIdGenerator(1);
+    // Postbacks at or after pinnedSince may still be in the spool: 0 pins all of them.
+    let pinnedSince = 0;
+    const ledger = new ConversionLedger(money, { maxEntries: 10, unflushedSince: () => pinnedSince });
+    const add = (clickDay: number, n: number) =>
+      ledger.decide({ ...incoming('sale', 1n), key: `k${clickDay}-${n}`, clickMs: clickDay * day, version: ids.next().id });
+    // Everything is pinned (still in the spool): nothing is forgotten, even past the limit.
+    for (let n = 0; n < 6; n++) add(100, n);
+    for (let n = 0; n < 6; n++) add(101, n);
+    expect(ledger.size).toBe(12);
+    expect(ledger.knows('never-seen', 50 * day)).toBe(true);
+    // Once flushed, the oldest day goes first, and older clicks' keys need a lookup.
+    pinnedSince = Date.now() + day;
+    for (let n = 0; n < 2; n++) add(102, n); // past 110% of the size where nothing could go
+    expect(ledger.size).toBe(8);
+    expect(ledger.knows('k100-0', 100 * day)).toBe(false);
+    expect(ledger.knows('never-seen', 100 * day)).toBe(false);
+    expect(ledger.knows('k101-0', 101 * day)).toBe(true);
+    expect(ledger.knows('never-seen', 101 * day)).toBe(true);
   });
 });

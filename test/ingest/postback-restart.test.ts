@@ -42,4 +42,37 @@ describe('postbacks across an outage and a restart', () => {
       await second.app.close();
     }
   });
+
+  it('keeps only the newest conversions in memory after a restart and looks older ones up in ClickHouse', async () => {
+    const env = { KEYREV_DATA_DIR: dataDir, KEYREV_FLUSH_INTERVAL_MS: '20', KEYREV_LEDGER_MAX_CONVERSIONS: '10' };
+    const day = 86_400_000;
+    // One click a day over the last 15 days, each with a sale.
+    const clicks = Array.from({ length: 15 }, (_, i) => new ClickIdGenerator(4).next(Date.now() - (15 - i) * day).id.toString());
+    const first = await startApp(env, { warehouse: flaky });
+    for (const c of clicks) expect((await first.app.inject({ method: 'GET', url: `/postback?cid=${c}&txid=old&payout=5` })).headers['x-keyrev-outcome']).toBe('new');
+    await first.app.close();
+
+    const second = await startApp(env, { warehouse: flaky });
+    try {
+      const send = async (c: string, query: string) => {
+        const res = await second.app.inject({ method: 'GET', url: `/postback?cid=${c}&${query}` });
+        expect(res.statusCode, res.body).toBe(200);
+        return res.headers['x-keyrev-outcome'];
+      };
+      // The oldest click's sale is no longer in memory: a retry is still a duplicate, found in ClickHouse.
+      const [retryA, retryB] = await Promise.all([send(clicks[0]!, 'txid=old&payout=5'), send(clicks[0]!, 'txid=old&payout=5')]);
+      expect([retryA, retryB]).toEqual(['duplicate', 'duplicate']);
+      expect(await send(clicks[0]!, 'txid=old&status=chargeback')).toBe('transition');
+      expect(await send(clicks[1]!, 'txid=another&payout=1')).toBe('new');
+      expect(await send(clicks[14]!, 'txid=old&payout=5')).toBe('duplicate');
+      await second.app.keyrev.postbacks.flusher.drain();
+      const [row] = await flaky.query<{ status: string; n: string }>(
+        'SELECT argMax(status, version) AS status, toString(sum(sign)) AS n FROM conversions WHERE click_id = {id:UInt64} AND txid = {tx:String}',
+        { id: clicks[0]!, tx: 'old' },
+      );
+      expect(row).toEqual({ status: 'chargeback', n: '1' });
+    } finally {
+      await second.app.close();
+    }
+  });
 });

@@ -62,7 +62,26 @@ describe('durable spool', () => {
     expect((await spool.read(segment!)).toString()).toBe('{"i":1}\n{"i":2}\n');
     await spool.append(line(3));
     const all = await spool.takeReady({ force: true });
-    expect(path.basename(all[1]!.file)).toBe('000000000008.jsonl');
+    // Segments left by an older keyrev (12-digit names) replay first; new ones number from the clock.
+    expect(all.map((s) => path.basename(s.file))[0]).toBe('000000000007.jsonl');
+    expect(Number(path.basename(all[1]!.file, '.jsonl'))).toBeGreaterThan(7);
+  });
+
+  it('never gives a new segment the dedup token of a shipped one, also after a restart that found the spool empty', async () => {
+    const dir = tempDir('keyrev-spool-');
+    const opts = { dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 };
+    const tokens = new Set<string>();
+    for (let run = 0; run < 3; run++) {
+      const spool = Spool.open(opts);
+      for (let i = 0; i < 2; i++) {
+        await spool.append(line(i));
+        const [segment] = await spool.takeReady({ force: true });
+        tokens.add(spool.tokenOf(segment!));
+        await spool.remove(segment!);
+      }
+      await spool.close();
+    }
+    expect(tokens.size).toBe(6);
   });
 
   it('drops and counts records past the disk limit instead of blocking', async () => {
