@@ -49,26 +49,27 @@ export function conversionKey(clickId: bigint, type: string, txid: string): stri
 }
 
 export interface LedgerLimits {
-  /** Conversions kept in memory; past it, those of the oldest click days are forgotten. */
+  /** Conversions kept in memory; past it, those of the oldest clicks are forgotten. */
   maxEntries: number;
   /** Postbacks from this time on may still be in the spool, not in ClickHouse: never forgotten. */
   unflushedSince(): number;
 }
 
-const dayMs = 86_400_000;
+/** Conversions are forgotten by the 10 minutes of their click, oldest first. */
+const bucketMs = 600_000;
 
 /**
  * The current state of the conversions of recent clicks, so that a postback is decided (new,
  * transition, duplicate...) synchronously, before its acknowledgement: two retries racing on the
  * event loop cannot both count. Memory is bounded: past maxEntries the conversions of the oldest
- * click days are forgotten (never one whose postback is still in the spool) and the horizon moves
+ * clicks are forgotten (never one whose postback is still in the spool) and the horizon moves
  * up. A key that is not here is certainly new when its click is newer than the horizon; an older
  * one must be looked up in ClickHouse first (knows() says which), as for a chargeback months late.
  */
 export class ConversionLedger {
   private readonly states = new Map<string, ConversionState>();
-  /** Keys by click day, to forget the oldest days first. */
-  private readonly days = new Map<number, Set<string>>();
+  /** Keys by their click's 10 minutes, to forget the oldest clicks first. */
+  private readonly buckets = new Map<number, Set<string>>();
   private horizonMs = 0;
   /** Size at which to forget next; moves up when everything is pinned (ClickHouse down for long). */
   private forgetAt: number;
@@ -117,21 +118,21 @@ export class ConversionLedger {
 
   private set(key: string, state: ConversionState, clickMs: number): void {
     if (!this.states.has(key)) {
-      const day = Math.floor(clickMs / dayMs);
-      let keys = this.days.get(day);
-      if (!keys) this.days.set(day, (keys = new Set()));
+      const bucket = Math.floor(clickMs / bucketMs);
+      let keys = this.buckets.get(bucket);
+      if (!keys) this.buckets.set(bucket, (keys = new Set()));
       keys.add(key);
     }
     this.states.set(key, state);
   }
 
-  /** Forgets whole click days, oldest first, down to 90% of the limit (so this runs rarely). */
+  /** Forgets the oldest clicks' conversions down to 90% of the limit (so this runs rarely). */
   private forgetOldest(): void {
     const target = Math.floor(this.limits.maxEntries * 0.9);
     const pinnedSince = this.limits.unflushedSince();
-    for (const day of [...this.days.keys()].sort((a, b) => a - b)) {
+    for (const bucket of [...this.buckets.keys()].sort((a, b) => a - b)) {
       if (this.states.size <= target) break;
-      const keys = this.days.get(day)!;
+      const keys = this.buckets.get(bucket)!;
       let forgotten = 0;
       for (const key of keys) {
         const state = this.states.get(key);
@@ -140,8 +141,8 @@ export class ConversionLedger {
         this.states.delete(key);
         keys.delete(key);
       }
-      if (keys.size === 0) this.days.delete(day);
-      if (forgotten > 0) this.horizonMs = Math.max(this.horizonMs, (day + 1) * dayMs);
+      if (keys.size === 0) this.buckets.delete(bucket);
+      if (forgotten > 0) this.horizonMs = Math.max(this.horizonMs, (bucket + 1) * bucketMs);
     }
     this.forgetAt = this.states.size <= target ? this.limits.maxEntries : Math.ceil(this.states.size * 1.1);
   }
