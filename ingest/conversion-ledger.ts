@@ -57,6 +57,12 @@ export interface LedgerLimits {
 
 /** Conversions are forgotten by the 10 minutes of their click, oldest first. */
 const bucketMs = 600_000;
+/**
+ * The last hour's clicks are never forgotten: a postback for a click newer than the horizon is
+ * decided from memory, and moving the horizon into the current hour would send every fresh
+ * conversion to ClickHouse first. (Past the limit within one hour, memory grows instead.)
+ */
+const keptMs = 3_600_000;
 
 /**
  * The current state of the conversions of recent clicks, so that a postback is decided (new,
@@ -130,8 +136,9 @@ export class ConversionLedger {
   private forgetOldest(): void {
     const target = Math.floor(this.limits.maxEntries * 0.9);
     const pinnedSince = this.limits.unflushedSince();
+    const recent = Date.now() - keptMs;
     for (const bucket of [...this.buckets.keys()].sort((a, b) => a - b)) {
-      if (this.states.size <= target) break;
+      if (this.states.size <= target || (bucket + 1) * bucketMs > recent) break;
       const keys = this.buckets.get(bucket)!;
       let forgotten = 0;
       for (const key of keys) {

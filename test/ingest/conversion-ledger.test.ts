@@ -92,4 +92,12 @@ describe('conversion ledger', () => {
     expect(ledger.knows('k101-0', 101 * day)).toBe(true);
     expect(ledger.knows('never-seen', 101 * day)).toBe(true);
   });
+
+  it("never forgets the last hour's clicks, so fresh conversions are always decided from memory", () => {
+    const ids = new ClickIdGenerator(2);
+    const ledger = new ConversionLedger(money, { maxEntries: 10, unflushedSince: () => Date.now() + 86_400_000 });
+    for (let n = 0; n < 12; n++) ledger.decide({ ...incoming('sale', 1n), key: `now-${n}`, clickMs: Date.now(), version: ids.next().id });
+    expect(ledger.size).toBe(12);
+    expect(ledger.knows('never-seen', Date.now() - 60_000)).toBe(true);
+  });
 });
