@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Metrics } from '../server/metrics.js';
 import type { ClickTracker } from './clicks.js';
+import { rawQueryOf } from './query-string.js';
 
 const clickParams = z.object({ campaignId: z.string().max(200) });
 
@@ -28,11 +29,9 @@ export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics:
       },
     },
     async (req, reply) => {
-      const url = req.raw.url ?? '';
-      const q = url.indexOf('?');
       const outcome = await tracker.track({
         campaignId: req.params.campaignId,
-        rawQuery: q === -1 ? '' : url.slice(q + 1),
+        rawQuery: rawQueryOf(req.raw.url),
         ip: req.ip,
         userAgent: req.headers['user-agent'] ?? '',
         referrer: req.headers.referer ?? '',

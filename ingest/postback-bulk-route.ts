@@ -7,8 +7,9 @@ import { fail } from '../server/errors.js';
 import { objectId } from '../server/schemas.js';
 import { ingestNdjson } from './postback-bulk.js';
 import { isRefusal } from './postback-params.js';
-import { failRefusal, rawQueryOf } from './postback-route.js';
+import { failRefusal } from './postback-route.js';
 import { queryParams, type PostbackIngest } from './postbacks.js';
+import { rawQueryOf } from './query-string.js';
 
 const params = z.object({ network: objectId.optional() });
 
@@ -42,7 +43,7 @@ export const postbackBulkRoute: FastifyPluginAsyncZod<{ ingest: PostbackIngest; 
   );
 
   async function handle(req: FastifyRequest, network: string | undefined) {
-    const query = queryParams(rawQueryOf(req));
+    const query = queryParams(rawQueryOf(req.raw.url));
     const caller = auth.isAdmin(req)
       ? { network: network === undefined ? undefined : (ingest.network(network) ?? fail('KR_NOT_FOUND', `no network ${network}`)), ip: req.ip }
       : ingest.authorize({ networkSlug: network, pathSecret: undefined, ip: req.ip, params: query, signed: undefined });

@@ -6,6 +6,7 @@ import { objectId } from '../server/schemas.js';
 import type { Refusal } from './postback-params.js';
 import { isRefusal } from './postback-params.js';
 import { jsonParams, queryParams, withoutSignature, type PostbackIngest } from './postbacks.js';
+import { rawQueryOf } from './query-string.js';
 
 const params = z.object({ network: objectId.optional(), secret: z.string().max(200).optional() });
 
@@ -13,12 +14,6 @@ const params = z.object({ network: objectId.optional(), secret: z.string().max(2
 export function failRefusal(r: Refusal): never {
   const code: Record<Refusal['status'], ErrorCode> = { 400: 'KR_BAD_REQUEST', 403: 'KR_FORBIDDEN', 404: 'KR_NOT_FOUND', 413: 'KR_PAYLOAD_TOO_LARGE' };
   return fail(code[r.status], r.message);
-}
-
-export function rawQueryOf(req: FastifyRequest): string {
-  const url = req.raw.url ?? '';
-  const q = url.indexOf('?');
-  return q === -1 ? '' : url.slice(q + 1);
 }
 
 /**
@@ -33,7 +28,7 @@ export const postbackRoute: FastifyPluginAsyncZod<{ ingest: PostbackIngest }> = 
   app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded', 'text/plain'], { parseAs: 'buffer', bodyLimit: 64 * 1024 }, raw);
 
   const handler = async (req: FastifyRequest<{ Params: z.infer<typeof params> }>, reply: import('fastify').FastifyReply) => {
-    const rawQuery = rawQueryOf(req);
+    const rawQuery = rawQueryOf(req.raw.url);
     const merged = queryParams(rawQuery);
     const body = Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined;
     if (body) {

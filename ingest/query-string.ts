@@ -19,6 +19,15 @@ export interface ParsedQuery {
   truncated: number;
 }
 
+/**
+ * The query string of a request URL as sent, without '?'. Routes read it themselves rather than
+ * take the router's parsed query, to control `+`, broken escapes and limits as above.
+ */
+export function rawQueryOf(url: string | undefined): string {
+  const q = url?.indexOf('?') ?? -1;
+  return q === -1 ? '' : url!.slice(q + 1);
+}
+
 /** Only the first maxParams pairs of a query count, repeated names included. */
 export function parseQuery(rawQuery: string, limits: QueryLimits): ParsedQuery {
   const params = new Map<string, string>();
