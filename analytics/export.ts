@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { QueryParams, StreamFormat, Warehouse } from '../warehouse/warehouse.js';
-import { dimensionNames, dimensions, type Dimension } from './dimensions.js';
-import { buildReportQuery, reportQuery, type ReportQuery } from './report-query.js';
+import { dimensionNames, dimensions } from './dimensions.js';
+import { buildReportQuery, filterConditions, reportQuery } from './report-query.js';
 import { rangeBoundsSql, rangeParams } from './time-range.js';
 
 export const exportFormats = {
@@ -20,9 +20,6 @@ export const exportQuery = reportQuery.and(
 );
 
 export type ExportQuery = z.output<typeof exportQuery>;
-
-/** Click attributes carried by each attribution row, named as in reports. */
-const attributionDims: Dimension[] = dimensionNames;
 
 /**
  * SQL for an export; ClickHouse writes the file format itself and the rows stream to the client,
@@ -47,19 +44,15 @@ export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } 
   }
   const params: Record<string, string | number | string[]> = { ...rangeParams(q) };
   const time = q.basis === 'click' ? 'clicked_at' : 'converted_at';
-  const filters = Object.entries(q.filters).map(([dim, values], i) => {
-    params[`f${i}`] = values;
-    return ` AND ${dimensions[dim as Dimension]} IN {f${i}:Array(String)}`;
-  });
   // FINAL collapses each status change's cancel row with the state it cancels while reading in
   // key order (click id, hence click time): no hash table, no sort, so memory stays flat for any
   // number of rows. What is left with sign 1 is each conversion at its latest status.
   const sql = `SELECT toString(click_id) AS clickId, conversion_type AS type, txid, network, status, amount, currency, revenue,
           formatDateTime(converted_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS convertedAt,
           formatDateTime(clicked_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS clickedAt,
-          ${attributionDims.map((d) => (dimensions[d] === d ? d : `${dimensions[d]} AS ${d}`)).join(', ')}
+          ${dimensionNames.map((d) => (dimensions[d] === d ? d : `${dimensions[d]} AS ${d}`)).join(', ')}
      FROM attributed_conversions FINAL
-     WHERE sign = 1 AND ${time} >= ${rangeBoundsSql.from} AND ${time} < ${rangeBoundsSql.to}${filters.join('')}
+     WHERE sign = 1 AND ${time} >= ${rangeBoundsSql.from} AND ${time} < ${rangeBoundsSql.to}${filterConditions(q.filters, params)}
      ORDER BY click_id, conversion_type, txid${settings}`;
   return { sql, params };
 }
@@ -74,4 +67,3 @@ export function streamExport(wh: Warehouse, q: ExportQuery, signal: AbortSignal)
   return wh.stream(sql, params, exportFormats[q.format].format, signal);
 }
 
-export type { ReportQuery };

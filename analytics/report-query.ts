@@ -144,10 +144,7 @@ export function buildReportQuery(
   const dims = opts.totals ? [] : q.groupBy;
   const params: Record<string, string | number | string[]> = { ...rangeParams(q), limit: q.limit, offset: q.offset };
 
-  const filterSql = Object.entries(q.filters).map(([dim, values], i) => {
-    params[`f${i}`] = values;
-    return ` AND ${dimensions[dim as Dimension]} IN {f${i}:Array(String)}`;
-  });
+  const filterSql = filterConditions(q.filters, params);
   const timeExpr = (column: string) =>
     opts.time === 'hour'
       ? `formatDateTime(toStartOfHour(${column}, {tz:String}), '%Y-%m-%dT%H:00', {tz:String})`
@@ -164,7 +161,7 @@ export function buildReportQuery(
     ];
     const groupKeys = [...(opts.time && !opts.totals ? ['d_time'] : []), ...dims.map((d) => `d_${d}`)];
     return `SELECT ${selects.join(', ')} FROM ${table}
-        WHERE ${time} >= ${source.bound(rangeBoundsSql.from)} AND ${time} < ${source.bound(rangeBoundsSql.to)}${filterSql.join('')}
+        WHERE ${time} >= ${source.bound(rangeBoundsSql.from)} AND ${time} < ${source.bound(rangeBoundsSql.to)}${filterSql}
         ${groupKeys.length > 0 ? `GROUP BY ${groupKeys.join(', ')}` : ''}`;
   };
 
@@ -182,6 +179,19 @@ export function buildReportQuery(
     ${order.length > 0 ? `ORDER BY ${order.join(', ')}` : ''}
     ${opts.totals || opts.noPaging ? '' : 'LIMIT {limit:UInt32} OFFSET {offset:UInt32}'}`;
   return { sql, params, source: source.name, columns: { dimensions: outDims, metrics: metricNames } };
+}
+
+/**
+ * ` AND column IN {fN:Array(String)}` for each `filter[dimension]`, the values added to `params`:
+ * columns from the dimension allowlist, values as query parameters only.
+ */
+export function filterConditions(filters: ReportQuery['filters'], params: Record<string, string | number | string[]>): string {
+  return Object.entries(filters)
+    .map(([dim, values], i) => {
+      params[`f${i}`] = values;
+      return ` AND ${dimensions[dim as Dimension]} IN {f${i}:Array(String)}`;
+    })
+    .join('');
 }
 
 /** `-revenue,keyword`: metrics or grouped dimensions, `-` for descending; ties broken by the dimensions. */
