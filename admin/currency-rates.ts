@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { convertMicros, parseRate } from '../ingest/money.js';
 import { fail } from '../server/errors.js';
-import { isoTimestamp } from '../server/schemas.js';
+import { currencyCode, isoTimestamp } from '../server/schemas.js';
 import type { SettingsStore } from '../warehouse/settings-store.js';
-import { currencyCode } from './network-schema.js';
 
 const rate = z
   .union([z.string(), z.number()])

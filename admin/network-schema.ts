@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoTimestamp, objectId } from '../server/schemas.js';
+import { currencyCode, isoTimestamp, objectId } from '../server/schemas.js';
 import { isCidr } from '../ingest/ip-allowlist.js';
 
 /** The statuses keyrev keeps; every word or code a network sends maps onto one of them. */
@@ -17,10 +17,6 @@ export type PostbackField = (typeof postbackFields)[number];
 export const duplicatePolicies = ['ignore', 'new', 'update', 'add'] as const;
 
 const paramName = z.string().trim().min(1).max(64);
-const currencyCode = z
-  .string()
-  .regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as USD')
-  .toUpperCase();
 
 const fields = {
   slug: objectId,
@@ -65,6 +61,5 @@ export const networkView = network.omit({ secret: true, signingKey: true }).exte
 
 export const networkParams = z.object({ slug: objectId });
 
-export { currencyCode };
 export type Network = z.infer<typeof network>;
 export type NetworkView = z.infer<typeof networkView>;

@@ -1,4 +1,5 @@
 import type { ConversionStatus, Network, PostbackField } from '../admin/network-schema.js';
+import { currencyPattern } from '../server/schemas.js';
 import { parseClickId } from './click-id.js';
 import { isUnfilledMacro } from './click-params.js';
 import { parseAmount } from './money.js';
@@ -104,7 +105,7 @@ export function readPostback(params: ReadonlyMap<string, string>, network: Netwo
   if (status === undefined) return refuse(400, 'unknown_status', `unknown status: ${preview(rawStatus!)} (map it in the network's statusMap)`);
 
   const rawCurrency = find('currency');
-  if (rawCurrency !== undefined && !/^[A-Za-z]{3}$/.test(rawCurrency)) return refuse(400, 'bad_currency', `bad currency: ${preview(rawCurrency)}`);
+  if (rawCurrency !== undefined && !currencyPattern.test(rawCurrency)) return refuse(400, 'bad_currency', `bad currency: ${preview(rawCurrency)}`);
   const currency = (rawCurrency ?? network?.currency ?? '').toUpperCase();
 
   const txid = find('txid') ?? '';

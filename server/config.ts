@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { StartupError } from './errors.js';
+import { currencyCode } from './schemas.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -31,11 +32,7 @@ const envSchema = z.object({
   KEYREV_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   // Required from every postback of a network without a secret of its own (the global /postback too).
   KEYREV_POSTBACK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
-  KEYREV_CURRENCY: z
-    .string()
-    .regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as USD')
-    .transform((c) => c.toUpperCase())
-    .default('USD'),
+  KEYREV_CURRENCY: currencyCode.default('USD'),
   KEYREV_RATES_FILE: z.string().min(1).refine((file) => fs.existsSync(file), 'no such file').optional(),
   KEYREV_BULK_MAX_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 ** 3),
   KEYREV_LEDGER_MAX_CONVERSIONS: z.coerce.number().int().min(10).default(1_000_000),

@@ -20,3 +20,7 @@ export const httpUrlWithMacros = z
 export const objectId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, - or _');
 
 export const isoTimestamp = z.iso.datetime();
+
+/** An ISO 4217 currency code as networks and operators write it; kept in upper case. */
+export const currencyPattern = /^[A-Za-z]{3}$/;
+export const currencyCode = z.string().regex(currencyPattern, 'must be an ISO 4217 code such as USD').toUpperCase();
