@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Auth } from '../server/auth.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { exportFileName, exportFormats, exportQuery, streamExport } from './export.js';
-import { metricNames } from './metrics.js';
+import { metricNames, metrics } from './metrics.js';
 import { reportQuery } from './report-query.js';
 import { runReport } from './reports.js';
 
@@ -15,7 +15,7 @@ const report = z.object({ rows: z.array(row), totals: row, source: z.string() })
 export const reportRoute: FastifyPluginAsyncZod<{ warehouse: Warehouse; auth: Auth }> = async (app, { warehouse, auth }) => {
   app.addHook('preHandler', auth.reports);
   const tags = ['reports'];
-  const metricsHelp = `Metrics: ${metricNames.join(', ')}. Filters: filter[dimension]=value (repeat for several).`;
+  const metricsHelp = `Metrics: ${metricNames.map((m) => `${m} (${metrics[m].help})`).join('; ')}. Filters: filter[dimension]=value (repeat for several).`;
 
   app.get(
     '/api/report',
