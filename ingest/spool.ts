@@ -65,6 +65,8 @@ export class Spool {
   private active: ActiveSegment;
   private pending: string[] = [];
   private pendingBytes = 0;
+  /** When the oldest record waiting for the next write was appended. */
+  private pendingSince = 0;
   private waiters: Waiter[] = [];
   private scheduled = false;
   private syncsInFlight = 0;
@@ -121,6 +123,7 @@ export class Spool {
       this.dropped++;
       return Promise.resolve(false);
     }
+    if (this.pending.length === 0) this.pendingSince = Date.now();
     this.pending.push(line);
     this.pendingBytes += bytes;
     const done = new Promise<boolean>((resolve) => this.waiters.push({ resolve }));
@@ -170,7 +173,8 @@ export class Spool {
   }
 
   stats(now: number = Date.now()): SpoolStats {
-    const oldest = this.sealed[0]?.firstAt ?? (this.active.bytes > 0 ? this.active.firstAt : undefined);
+    // Records still waiting for their write count too: they are not in ClickHouse either.
+    const oldest = this.sealed[0]?.firstAt ?? (this.active.bytes > 0 ? this.active.firstAt : this.pending.length > 0 ? this.pendingSince : undefined);
     return {
       segments: this.sealed.length + (this.active.bytes > 0 ? 1 : 0),
       bytes: this.totalBytes(),

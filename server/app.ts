@@ -160,8 +160,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await postbacks.flusher.drain();
   const ledger = new ConversionLedger(rates, {
     maxEntries: config.ledgerMaxConversions,
-    // A minute of margin: a decision is made just before its postback reaches the spool.
-    unflushedSince: () => Date.now() - Math.max(postbacks.spool.stats().oldestAgeMs, 60_000),
+    // The spool counts a record from its append, made in the same turn as its decision; the
+    // seconds of margin only cover the postback ids' clock.
+    unflushedSince: () => Date.now() - Math.max(postbacks.spool.stats().oldestAgeMs, 5_000),
   });
   const loaded = await loadConversionStates(warehouse, config.ledgerMaxConversions, (clickId, type, txid, state) =>
     ledger.load(conversionKey(clickId, type, txid), state, decodeClickId(clickId).ms),

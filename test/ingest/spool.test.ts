@@ -92,6 +92,15 @@ describe('durable spool', () => {
     expect(spool.stats()).toMatchObject({ appended: 2, dropped: 2 });
   });
 
+  it('counts a record waiting for its write as not in ClickHouse yet', async () => {
+    const spool = open();
+    const written = spool.append(line(1));
+    // Appended this turn, not written before the next: already the oldest record to ship.
+    expect(spool.stats(Date.now() + 1_000).oldestAgeMs).toBeGreaterThanOrEqual(1_000);
+    await written;
+    expect(spool.stats(Date.now() + 1_000).oldestAgeMs).toBeGreaterThanOrEqual(1_000);
+  });
+
   it('forgets a segment once removed and moves a refused one aside', async () => {
     const spool = open();
     await spool.append(line(1));
