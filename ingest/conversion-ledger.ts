@@ -1,3 +1,4 @@
+import { BloomFilter } from 'bloomfilter';
 import type { ConversionStatus, duplicatePolicies } from '../admin/network-schema.js';
 import { decodeClickId } from './click-id.js';
 
@@ -58,24 +59,35 @@ export interface LedgerLimits {
 /** Conversions are forgotten by the 10 minutes of their click, oldest first. */
 const bucketMs = 600_000;
 /**
- * The last hour's clicks are never forgotten: a postback for a click newer than the horizon is
- * decided from memory, and moving the horizon into the current hour would send every fresh
- * conversion to ClickHouse first. (Past the limit within one hour, memory grows instead.)
+ * Forgotten keys go into Bloom filters, each sized for four times maxEntries keys (about 7 MB
+ * per million entries) with one false positive in a thousand: a fresh conversion that a filter
+ * wrongly claims costs one ClickHouse lookup, never a wrong decision. Past the last filter, the
+ * oldest is dropped and the horizon moves past its newest click.
  */
-const keptMs = 3_600_000;
+const forgottenPerEntry = 4;
+const forgottenFilters = 4;
+const forgottenError = 0.001;
+
+interface Forgotten {
+  bloom: BloomFilter;
+  count: number;
+  newestClickMs: number;
+}
 
 /**
- * The current state of the conversions of recent clicks, so that a postback is decided (new,
- * transition, duplicate...) synchronously, before its acknowledgement: two retries racing on the
- * event loop cannot both count. Memory is bounded: past maxEntries the conversions of the oldest
- * clicks are forgotten (never one whose postback is still in the spool) and the horizon moves
- * up. A key that is not here is certainly new when its click is newer than the horizon; an older
- * one must be looked up in ClickHouse first (knows() says which), as for a chargeback months late.
+ * The current state of conversions, so that a postback is decided (new, transition,
+ * duplicate...) synchronously, before its acknowledgement: two retries racing on the event loop
+ * cannot both count. Memory is bounded: past maxEntries the conversions of the oldest clicks are
+ * forgotten (never one whose postback is still in the spool), their keys kept only in Bloom
+ * filters. A key that is not here is certainly new when its click is newer than the horizon and
+ * no filter may hold it; otherwise it must be looked up in ClickHouse first (knows() says which),
+ * as for a chargeback months late.
  */
 export class ConversionLedger {
   private readonly states = new Map<string, ConversionState>();
   /** Keys by their click's 10 minutes, to forget the oldest clicks first. */
   private readonly buckets = new Map<number, Set<string>>();
+  private readonly forgotten: Forgotten[] = [];
   private horizonMs = 0;
   /** Size at which to forget next; moves up when everything is pinned (ClickHouse down for long). */
   private forgetAt: number;
@@ -93,7 +105,8 @@ export class ConversionLedger {
 
   /** Whether a decision on this key can be made from memory alone. */
   knows(key: string, clickMs: number): boolean {
-    return clickMs >= this.horizonMs || this.states.has(key);
+    if (this.states.has(key)) return true;
+    return clickMs >= this.horizonMs && !this.forgotten.some((f) => f.bloom.test(key));
   }
 
   /** Conversions of clicks before this time may have been forgotten (loaded only in part). */
@@ -136,22 +149,37 @@ export class ConversionLedger {
   private forgetOldest(): void {
     const target = Math.floor(this.limits.maxEntries * 0.9);
     const pinnedSince = this.limits.unflushedSince();
-    const recent = Date.now() - keptMs;
     for (const bucket of [...this.buckets.keys()].sort((a, b) => a - b)) {
-      if (this.states.size <= target || (bucket + 1) * bucketMs > recent) break;
       const keys = this.buckets.get(bucket)!;
-      let forgotten = 0;
       for (const key of keys) {
+        if (this.states.size <= target) break;
         const state = this.states.get(key);
         if (state && decodeClickId(state.version).ms >= pinnedSince) continue;
-        if (state) forgotten++;
+        if (state) this.remember((bucket + 1) * bucketMs - 1, key);
         this.states.delete(key);
         keys.delete(key);
       }
       if (keys.size === 0) this.buckets.delete(bucket);
-      if (forgotten > 0) this.horizonMs = Math.max(this.horizonMs, (bucket + 1) * bucketMs);
+      if (this.states.size <= target) break;
     }
     this.forgetAt = this.states.size <= target ? this.limits.maxEntries : Math.ceil(this.states.size * 1.1);
+  }
+
+  /** Keeps a forgotten key in the newest filter, dropping the oldest filter when all are full. */
+  private remember(clickMs: number, key: string): void {
+    const capacity = this.limits.maxEntries * forgottenPerEntry;
+    let f = this.forgotten.at(-1);
+    if (!f || f.count >= capacity) {
+      if (this.forgotten.length === forgottenFilters) {
+        const dropped = this.forgotten.shift()!;
+        this.horizonMs = Math.max(this.horizonMs, dropped.newestClickMs + 1);
+      }
+      f = { bloom: BloomFilter.withTargetError(capacity, forgottenError), count: 0, newestClickMs: 0 };
+      this.forgotten.push(f);
+    }
+    f.bloom.add(key);
+    f.count++;
+    f.newestClickMs = Math.max(f.newestClickMs, clickMs);
   }
 
   private nextState(

@@ -82,22 +82,45 @@ describe('conversion ledger', () => {
     for (let n = 0; n < 6; n++) add(100, n);
     for (let n = 0; n < 6; n++) add(101, n);
     expect(ledger.size).toBe(12);
-    expect(ledger.knows('never-seen', 50 * day)).toBe(true);
-    // Once flushed, the oldest day goes first, and older clicks' keys need a lookup.
+    // Once flushed, the oldest day goes first; its keys need a lookup, new keys do not.
     pinnedSince = Date.now() + day;
     for (let n = 0; n < 2; n++) add(102, n); // past 110% of the size where nothing could go
-    expect(ledger.size).toBe(8);
-    expect(ledger.knows('k100-0', 100 * day)).toBe(false);
-    expect(ledger.knows('never-seen', 100 * day)).toBe(false);
-    expect(ledger.knows('k101-0', 101 * day)).toBe(true);
-    expect(ledger.knows('never-seen', 101 * day)).toBe(true);
+    expect(ledger.size).toBe(9);
+    for (let n = 0; n < 5; n++) expect(ledger.knows(`k100-${n}`, 100 * day)).toBe(false);
+    expect(ledger.knows('k101-5', 101 * day)).toBe(true);
+    expect(ledger.knows('never-seen', 100 * day)).toBe(true);
   });
 
-  it("never forgets the last hour's clicks, so fresh conversions are always decided from memory", () => {
+  it("forgets this hour's conversions too once they are in ClickHouse, and still decides fresh ones from memory", () => {
     const ids = new ClickIdGenerator(2);
-    const ledger = new ConversionLedger(money, { maxEntries: 10, unflushedSince: () => Date.now() + 86_400_000 });
-    for (let n = 0; n < 12; n++) ledger.decide({ ...incoming('sale', 1n), key: `now-${n}`, clickMs: Date.now(), version: ids.next().id });
-    expect(ledger.size).toBe(12);
-    expect(ledger.knows('never-seen', Date.now() - 60_000)).toBe(true);
+    let pinnedSince = 0;
+    // 100 entries: the 1,000 keys forgotten below fit in its filters.
+    const ledger = new ConversionLedger(money, { maxEntries: 100, unflushedSince: () => pinnedSince });
+    const add = (key: string) => ledger.decide({ ...incoming('sale', 1n), key, clickMs: Date.now(), version: ids.next().id });
+    for (let n = 0; n < 120; n++) add(`pinned-${n}`);
+    expect(ledger.size).toBe(120);
+    pinnedSince = Date.now() + 86_400_000;
+    for (let n = 0; n < 1_000; n++) add(`now-${n}`);
+    expect(ledger.size).toBeLessThanOrEqual(110);
+    expect(ledger.knows('now-0', Date.now())).toBe(false);
+    expect(ledger.knows('now-999', Date.now())).toBe(true);
+    expect(ledger.knows('never-seen', Date.now())).toBe(true);
+  });
+
+  it('claims few fresh keys as forgotten, and past its last filter looks up the oldest clicks instead', () => {
+    const day = 86_400_000;
+    const ids = new ClickIdGenerator(3);
+    // Filters hold 4 x 250 forgotten keys each, four of them.
+    const ledger = new ConversionLedger(money, { maxEntries: 250, unflushedSince: () => Date.now() + day });
+    const add = (clickDay: number, key: string) => ledger.decide({ ...incoming('sale', 1n), key, clickMs: clickDay * day, version: ids.next().id });
+    for (let n = 0; n < 1_000; n++) add(10, `a-${n}`);
+    const claimed = Array.from({ length: 20_000 }, (_, n) => `fresh-${n}`).filter((key) => !ledger.knows(key, 10 * day)).length;
+    expect(claimed).toBeLessThan(100); // one in a thousand per filter, measured against 20,000 keys
+    for (let n = 0; n < 4_000; n++) add(20 + Math.floor(n / 1_000), `b-${n}`);
+    // 4,750 keys forgotten: the first filter (day 10's 1,000) was dropped, so day 10 is looked up.
+    expect(ledger.knows('never-seen', 10 * day)).toBe(false);
+    expect(ledger.knows('never-seen', 20 * day)).toBe(true);
+    expect(ledger.knows('b-0', 20 * day)).toBe(false);
+    expect(ledger.knows('b-3999', 23 * day)).toBe(true);
   });
 });
