@@ -16,6 +16,14 @@ export interface ConversionState {
   version: bigint;
 }
 
+/** A conversion as ClickHouse has it, for keys the ledger does not know. */
+export interface StoredConversion {
+  clickId: bigint;
+  type: string;
+  txid: string;
+  state: ConversionState;
+}
+
 export type Outcome = 'new' | 'transition' | 'update' | 'add' | 'duplicate' | 'stale';
 
 export interface Incoming {

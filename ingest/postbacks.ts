@@ -4,7 +4,7 @@ import type { Network } from '../admin/network-schema.js';
 import { sha256 } from '../server/auth.js';
 import type { Metrics } from '../server/metrics.js';
 import { decodeClickId, type ClickIdGenerator } from './click-id.js';
-import { conversionKey, type ConversionLedger, type ConversionState, type Outcome } from './conversion-ledger.js';
+import { conversionKey, type ConversionLedger, type Outcome, type StoredConversion } from './conversion-ledger.js';
 import { ipAllowlist } from './ip-allowlist.js';
 import { formatMicros } from './money.js';
 import type { PostbackLog } from './postback-log.js';
@@ -39,8 +39,8 @@ export interface PostbackDeps {
   globalSecret: string | undefined;
   ids: ClickIdGenerator;
   ledger: ConversionLedger;
-  /** A conversion's state from ClickHouse, for keys older than the ledger keeps. */
-  findConversion(clickId: bigint, type: string, txid: string): Promise<ConversionState | undefined>;
+  /** The conversions of these clicks as ClickHouse has them, for keys the ledger does not know. */
+  findConversions(clickIds: readonly bigint[]): Promise<StoredConversion[]>;
   rates: CurrencyRates;
   spool: Spool;
   log: PostbackLog;
@@ -58,6 +58,8 @@ const allowlists = new WeakMap<Network, (ip: string) => boolean>();
 export class PostbackIngest {
   /** One ClickHouse lookup per key at a time; concurrent retries wait for the same one. */
   private readonly lookups = new Map<string, Promise<void>>();
+  /** Clicks to look up together: the keys asked for in one event-loop turn share one query. */
+  private batch: { clickIds: Set<bigint>; keys: string[]; done: Promise<void> } | undefined;
 
   constructor(private readonly deps: PostbackDeps) {}
 
@@ -101,7 +103,7 @@ export class PostbackIngest {
     const key = conversionKey(fields.clickId, fields.type, fields.txid);
     const clickMs = decodeClickId(fields.clickId).ms;
     // Throws WarehouseError while ClickHouse cannot answer: a 503, and the network retries later.
-    if (!d.ledger.knows(key, clickMs)) await this.lookUp(key, fields.clickId, fields.type, fields.txid, clickMs);
+    if (!d.ledger.knows(key, clickMs)) await this.lookUp(key, fields.clickId);
     const { id, ms } = d.ids.next();
     const decision = d.ledger.decide({
       key,
@@ -150,18 +152,31 @@ export class PostbackIngest {
     return { outcome: decision.outcome, postbackId: row.postback_id, durable };
   }
 
-  private lookUp(key: string, clickId: bigint, type: string, txid: string, clickMs: number): Promise<void> {
-    let pending = this.lookups.get(key);
-    if (!pending) {
-      pending = this.deps
-        .findConversion(clickId, type, txid)
-        .then((state) => {
-          if (state) this.deps.ledger.load(key, state, clickMs);
-        })
-        .finally(() => this.lookups.delete(key));
-      this.lookups.set(key, pending);
-    }
-    return pending;
+  private lookUp(key: string, clickId: bigint): Promise<void> {
+    const pending = this.lookups.get(key);
+    if (pending) return pending;
+    const batch = (this.batch ??= this.startBatch());
+    batch.clickIds.add(clickId);
+    batch.keys.push(key);
+    this.lookups.set(key, batch.done);
+    return batch.done;
+  }
+
+  private startBatch(): NonNullable<PostbackIngest['batch']> {
+    const clickIds = new Set<bigint>();
+    const keys: string[] = [];
+    const done = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        this.batch = undefined;
+        return this.deps.findConversions([...clickIds]);
+      })
+      .then((found) => {
+        for (const c of found) this.deps.ledger.load(conversionKey(c.clickId, c.type, c.txid), c.state, decodeClickId(c.clickId).ms);
+      })
+      .finally(() => {
+        for (const key of keys) this.lookups.delete(key);
+      });
+    return { clickIds, keys, done };
   }
 
   /** Counts and logs a refusal; the caller answers it. */

@@ -25,7 +25,7 @@ import { PostbackLog } from '../ingest/postback-log.js';
 import { postbackLogRoute } from '../ingest/postback-log-route.js';
 import { postbackRoute } from '../ingest/postback-route.js';
 import { PostbackIngest } from '../ingest/postbacks.js';
-import { findConversionState, loadConversionStates } from '../warehouse/conversion-store.js';
+import { findConversionStates, loadConversionStates } from '../warehouse/conversion-store.js';
 import { StartupError } from './errors.js';
 import { ClickIdGenerator, decodeClickId } from '../ingest/click-id.js';
 import { clickRoute } from '../ingest/click-route.js';
@@ -175,7 +175,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     globalSecret: config.postbackSecret,
     ids: new ClickIdGenerator(config.nodeId),
     ledger,
-    findConversion: (clickId, type, txid) => findConversionState(warehouse, clickId, type, txid),
+    findConversions: (clickIds) => findConversionStates(warehouse, clickIds),
     rates,
     spool: postbacks.spool,
     log: postbackLog,

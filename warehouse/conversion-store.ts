@@ -1,5 +1,5 @@
 import type { ConversionStatus } from '../admin/network-schema.js';
-import type { ConversionState } from '../ingest/conversion-ledger.js';
+import type { ConversionState, StoredConversion } from '../ingest/conversion-ledger.js';
 import { parseAmount } from '../ingest/money.js';
 import type { Warehouse } from './warehouse.js';
 
@@ -56,12 +56,14 @@ export async function loadConversionStates(
   return { truncated: rows.length >= limit, oldestClickId: last ? BigInt(last.click_id_text) : undefined };
 }
 
-/** One conversion's current state, for a postback on a click older than the ledger keeps. */
-export async function findConversionState(wh: Warehouse, clickId: bigint, type: string, txid: string): Promise<ConversionState | undefined> {
-  const [row] = await wh.query<StateRow>(
-    `${stateSelect} WHERE sign = 1 AND click_id = {id:UInt64} AND conversion_type = {type:String} AND txid = {txid:String}
-     GROUP BY click_id, conversion_type, txid`,
-    { id: clickId, type, txid },
-  );
-  return row ? toState(row) : undefined;
+/**
+ * The current state of every conversion of these clicks, for postbacks the ledger cannot decide
+ * alone: one query for a whole batch (click_id leads the sorting key, so only their granules are read).
+ */
+export async function findConversionStates(wh: Warehouse, clickIds: readonly bigint[]): Promise<StoredConversion[]> {
+  if (clickIds.length === 0) return [];
+  const rows = await wh.query<StateRow>(`${stateSelect} WHERE sign = 1 AND click_id IN {ids:Array(UInt64)} GROUP BY click_id, conversion_type, txid`, {
+    ids: clickIds,
+  });
+  return rows.map((r) => ({ clickId: BigInt(r.click_id_text), type: r.conversion_type, txid: r.txid, state: toState(r) }));
 }

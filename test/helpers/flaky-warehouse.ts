@@ -8,6 +8,8 @@ import { WarehouseError, type InsertFormat, type InsertOptions, type QueryParams
 export class FlakyWarehouse implements Warehouse {
   down = false;
   failedCalls = 0;
+  /** The SQL of every query asked, to count the lookups a test caused. */
+  readonly queries: string[] = [];
   readonly kind;
   readonly database;
 
@@ -25,6 +27,7 @@ export class FlakyWarehouse implements Warehouse {
 
   async query<T>(sql: string, params?: QueryParams): Promise<T[]> {
     this.check();
+    this.queries.push(sql);
     return this.inner.query<T>(sql, params);
   }
   async exec(sql: string, params?: QueryParams): Promise<void> {

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClickIdGenerator } from '../../ingest/click-id.js';
 import { EmbeddedWarehouse } from '../../warehouse/embedded.js';
-import { startApp } from '../helpers/app.js';
+import { adminAuth, startApp } from '../helpers/app.js';
 import { FlakyWarehouse } from '../helpers/flaky-warehouse.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -71,6 +71,19 @@ describe('postbacks across an outage and a restart', () => {
         { id: clicks[0]!, tx: 'old' },
       );
       expect(row).toEqual({ status: 'chargeback', n: '1' });
+
+      // A stream of retries and new sales on old clicks: the lookups of one read share one query.
+      const lookups = () => flaky.queries.filter((q) => q.includes('click_id IN')).length;
+      const before = lookups();
+      const lines = clicks.slice(1).flatMap((c) => [JSON.stringify({ cid: c, txid: 'old', payout: 5 }), JSON.stringify({ cid: c, txid: 'bulk', payout: 1 })]);
+      const res = await second.app.inject({
+        method: 'POST',
+        url: '/postbacks',
+        headers: { 'content-type': 'application/x-ndjson', ...adminAuth },
+        payload: `${lines.join('\n')}\n`,
+      });
+      expect(res.json()).toMatchObject({ lines: 28, accepted: 14, duplicates: 14, rejected: 0 });
+      expect(lookups() - before).toBe(1);
     } finally {
       await second.app.close();
     }
