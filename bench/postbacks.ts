@@ -97,12 +97,20 @@ const rawPerSec = rawRows / rawSeconds;
 const before = await count();
 const rss0 = process.memoryUsage().rss;
 let rssPeak = rss0;
-const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
+// Peak RSS growth by quarter of the stream read: flat memory means the later quarters add nothing.
+const quarters = [0, 0, 0, 0];
+const body = fs.createReadStream(streamFile, { highWaterMark: 65_536 });
+const streamBytes = fs.statSync(streamFile).size;
+const sampler = setInterval(() => {
+  rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+  const q = Math.min(3, Math.floor((body.bytesRead / streamBytes) * 4));
+  quarters[q] = Math.max(quarters[q]!, rssPeak - rss0);
+}, 100);
 const t0 = performance.now();
 const res = await fetch(`http://127.0.0.1:${config.port}/postbacks`, {
   method: 'POST',
   headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${adminKey}` },
-  body: Readable.toWeb(fs.createReadStream(streamFile, { highWaterMark: 65_536 })) as ReadableStream,
+  body: Readable.toWeb(body) as ReadableStream,
   duplex: 'half',
 } as RequestInit);
 const answer = (await res.json()) as { accepted: number; rejected: number };
@@ -122,5 +130,6 @@ report('postbacks', [
   { what: `POST /postbacks ${bulkMb} MB NDJSON, ${answer.accepted} lines, until visible`, 'per s': Math.round(answer.accepted / bulkSeconds), 'p50 ms': '', 'p99 ms': '', errors: answer.rejected },
   { what: 'bulk ratio (target >= 0.5)', 'per s': Number((answer.accepted / bulkSeconds / rawPerSec).toFixed(3)), 'p50 ms': '', 'p99 ms': '', errors: '' },
   { what: 'process RSS growth during the stream, MB', 'per s': Math.round((rssPeak - rss0) / 1024 / 1024), 'p50 ms': '', 'p99 ms': '', errors: '' },
+  ...quarters.map((bytes, q) => ({ what: `  peak RSS growth by ${25 * (q + 1)}% of the stream, MB`, 'per s': Math.round(bytes / 1024 / 1024), 'p50 ms': '', 'p99 ms': '', errors: '' })),
 ]);
 process.exit(0);
