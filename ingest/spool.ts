@@ -108,7 +108,8 @@ export class Spool {
       sealed.push({ seq: Number(m[1]), file, bytes, firstAt: fs.statSync(file).mtimeMs });
     }
     sealed.sort((a, b) => a.seq - b.seq);
-    const nextSeq = nextSegmentSeq(sealed.at(-1)?.seq ?? 0);
+    const lastRun = Number(fs.existsSync(path.join(opts.dir, seqFile)) ? fs.readFileSync(path.join(opts.dir, seqFile), 'utf8') : 0) || 0;
+    const nextSeq = nextSegmentSeq(Math.max(sealed.at(-1)?.seq ?? 0, lastRun));
     return new Spool(opts, id, sealed, nextSeq);
   }
 
@@ -195,6 +196,8 @@ export class Spool {
     const a = this.active;
     if (a.fd !== undefined) fs.closeSync(a.fd);
     a.fd = undefined;
+    // Segments may run ahead of the clock (more than one a millisecond): the next run starts after them.
+    fs.writeFileSync(path.join(this.opts.dir, seqFile), String(a.seq));
   }
 
   private totalBytes(): number {
@@ -279,11 +282,15 @@ function newActive(dir: string, seq: number): ActiveSegment {
   return { seq, file: segmentPath(dir, seq), bytes: 0, firstAt: 0, fd: undefined, syncing: 0, sealed: false };
 }
 
+/** Where close() leaves the last segment number of the run. */
+const seqFile = 'last-seq';
+
 /**
  * Segment numbers are dedup tokens, so they must never repeat, also after a restart that found
  * the spool empty (every earlier segment shipped and deleted): ClickHouse would take a new batch
- * with an old token for a replay and drop it. They start from the clock in milliseconds and only
- * grow; the clock would have to step back past a whole earlier run to repeat one.
+ * with an old token for a replay and drop it. They start from the clock in milliseconds (or past
+ * the last run's, when it closed cleanly) and only grow; the clock would have to step back past a
+ * whole earlier run to repeat one.
  */
 function nextSegmentSeq(previous: number): number {
   return Math.max(previous + 1, Date.now());
