@@ -1,6 +1,8 @@
 import { BloomFilter } from 'bloomfilter';
 import type { ConversionStatus, duplicatePolicies } from '../admin/network-schema.js';
 import { decodeClickId } from './click-id.js';
+import { ConversionStates } from './conversion-states.js';
+import { clampMicros } from './money.js';
 
 /** A conversion as it stands: what reports count for its click, type and transaction id. */
 export interface ConversionState {
@@ -92,9 +94,7 @@ interface Forgotten {
  * as for a chargeback months late.
  */
 export class ConversionLedger {
-  private readonly states = new Map<string, ConversionState>();
-  /** Keys by their click's 10 minutes, to forget the oldest clicks first. */
-  private readonly buckets = new Map<number, Set<string>>();
+  private readonly states = new ConversionStates();
   private readonly forgotten: Forgotten[] = [];
   private horizonMs = 0;
   /** Size at which to forget next; moves up when everything is pinned (ClickHouse down for long). */
@@ -138,36 +138,38 @@ export class ConversionLedger {
 
   /** Takes a decision back when its postback could not be made durable (nothing was acknowledged). */
   undo(key: string, d: Decision): void {
-    if (!d.next || this.states.get(key) !== d.next) return;
-    if (d.prev) this.states.set(key, d.prev);
+    if (!d.next || this.states.get(key)?.version !== d.next.version) return;
+    if (d.prev) this.states.set(key, d.prev, 0); // the key is there: its bucket stays
     else this.states.delete(key);
   }
 
   private set(key: string, state: ConversionState, clickMs: number): void {
-    if (!this.states.has(key)) {
-      const bucket = Math.floor(clickMs / bucketMs);
-      let keys = this.buckets.get(bucket);
-      if (!keys) this.buckets.set(bucket, (keys = new Set()));
-      keys.add(key);
-    }
-    this.states.set(key, state);
+    this.states.set(key, state, Math.floor(clickMs / bucketMs));
   }
 
-  /** Forgets the oldest clicks' conversions down to 90% of the limit (so this runs rarely). */
+  /**
+   * Forgets the oldest clicks' conversions down to 90% of the limit (so this runs rarely). Within
+   * a bucket, slots are in the order they were decided: the first one still in the spool ends
+   * that bucket's turn, as most after it are newer still.
+   */
   private forgetOldest(): void {
     const target = Math.floor(this.limits.maxEntries * 0.9);
     const pinnedSince = this.limits.unflushedSince();
-    for (const bucket of [...this.buckets.keys()].sort((a, b) => a - b)) {
-      const keys = this.buckets.get(bucket)!;
-      for (const key of keys) {
-        if (this.states.size <= target) break;
-        const state = this.states.get(key);
-        if (state && decodeClickId(state.version).ms >= pinnedSince) continue;
-        if (state) this.remember((bucket + 1) * bucketMs - 1, key);
-        this.states.delete(key);
-        keys.delete(key);
+    const buckets = this.states.buckets;
+    for (const id of [...buckets.keys()].sort((a, b) => a - b)) {
+      const bucket = buckets.get(id)!;
+      for (; bucket.start < bucket.slots.length && this.states.size > target; bucket.start++) {
+        const entry = this.states.entry(bucket.slots[bucket.start]!, id);
+        if (!entry) continue;
+        if (decodeClickId(entry.version).ms >= pinnedSince) break;
+        this.remember((id + 1) * bucketMs - 1, entry.key);
+        this.states.delete(entry.key);
       }
-      if (keys.size === 0) this.buckets.delete(bucket);
+      if (bucket.start === bucket.slots.length) buckets.delete(id);
+      else if (bucket.start > 4096 && bucket.start * 2 > bucket.slots.length) {
+        bucket.slots = bucket.slots.slice(bucket.start);
+        bucket.start = 0;
+      }
       if (this.states.size <= target) break;
     }
     this.forgetAt = this.states.size <= target ? this.limits.maxEntries : Math.ceil(this.states.size * 1.1);
@@ -209,8 +211,8 @@ export class ConversionLedger {
     const repeatsStatus = p.status === prev.status || (p.status === 'rebill' && prev.status === 'sale');
     if (repeatsStatus && (p.status === 'rebill' || p.policy === 'add')) {
       // Adding to a payout in another currency: the sum is kept in the account currency.
-      if (p.currency === prev.currency) return { outcome: 'add', state: fresh(prev.amountMicros + amount, prev.currency, prev.status, prev) };
-      const revenue = prev.revenueMicros + this.money.revenueOf(amount, p.currency);
+      if (p.currency === prev.currency) return { outcome: 'add', state: fresh(clampMicros(prev.amountMicros + amount), prev.currency, prev.status, prev) };
+      const revenue = clampMicros(prev.revenueMicros + this.money.revenueOf(amount, p.currency));
       return { outcome: 'add', state: fresh(revenue, this.money.accountCurrency, prev.status, prev) };
     }
     if (p.status === prev.status) {

@@ -52,9 +52,17 @@ export function parseRate(text: string): bigint | undefined {
   return scaled > 0n ? scaled : undefined;
 }
 
-/** amount * rate, rounded half away from zero to the micro-unit. */
+/** amount * rate, rounded half away from zero to the micro-unit (held within Decimal(18, 6)). */
 export function convertMicros(micros: bigint, scaledRate: bigint): bigint {
   const product = micros * scaledRate;
   const half = rateScale / 2n;
-  return product >= 0n ? (product + half) / rateScale : -((-product + half) / rateScale);
+  return clampMicros(product >= 0n ? (product + half) / rateScale : -((-product + half) / rateScale));
+}
+
+/**
+ * Sums and conversions can pass what one payout may be; ClickHouse would refuse the whole
+ * batch holding such a row, so they stop at Decimal(18, 6)'s bounds.
+ */
+export function clampMicros(micros: bigint): bigint {
+  return micros > maxMicros ? maxMicros : micros < -maxMicros ? -maxMicros : micros;
 }

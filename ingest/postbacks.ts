@@ -168,6 +168,7 @@ export class PostbackIngest {
     const done = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => {
         this.batch = undefined;
+        this.deps.metrics.ledgerLookups.inc();
         return this.deps.findConversions([...clickIds]);
       })
       .then((found) => {

@@ -164,6 +164,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // seconds of margin only cover the postback ids' clock.
     unflushedSince: () => Date.now() - Math.max(postbacks.spool.stats().oldestAgeMs, 5_000),
   });
+  metrics.observeLedger(ledger);
   const loaded = await loadConversionStates(warehouse, config.ledgerMaxConversions, (clickId, type, txid, state) =>
     ledger.load(conversionKey(clickId, type, txid), state, decodeClickId(clickId).ms),
   );

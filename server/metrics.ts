@@ -19,6 +19,15 @@ export function createMetrics() {
   spoolGauge('keyrev_spool_segments', 'Spool segments not yet in ClickHouse', (s) => s.stats().segments);
   spoolGauge('keyrev_spool_bytes', 'Bytes of spool segments not yet in ClickHouse', (s) => s.stats().bytes);
   spoolGauge('keyrev_flush_lag_seconds', 'Age of the oldest spooled record not yet in ClickHouse', (s) => s.stats().oldestAgeMs / 1000);
+  let ledger: { readonly size: number } | undefined;
+  new Gauge({
+    name: 'keyrev_ledger_conversions',
+    help: 'Conversions whose current state the postback ledger keeps in memory (KEYREV_LEDGER_MAX_CONVERSIONS)',
+    registers: [registry],
+    collect() {
+      if (ledger) this.set(ledger.size);
+    },
+  });
   spoolGauge('keyrev_spool_dropped_records', 'Records the spool could not keep (disk limit or write error) since start', (s) => s.stats().dropped);
   return {
     registry,
@@ -38,6 +47,14 @@ export function createMetrics() {
     observeSpool(table: string, spool: Spool): void {
       spools.set(table, spool);
     },
+    observeLedger(l: { readonly size: number }): void {
+      ledger = l;
+    },
+    ledgerLookups: new Counter({
+      name: 'keyrev_ledger_lookups_total',
+      help: 'ClickHouse queries for postbacks the ledger could not decide from memory (one per batch of keys)',
+      registers: [registry],
+    }),
     rowsWritten: new Counter({
       name: 'keyrev_rows_written_total',
       help: 'Rows inserted into ClickHouse from the spool, by table',

@@ -53,6 +53,14 @@ describe('conversion ledger', () => {
     expect(ledger.decide(incoming('rebill', 5n))).toMatchObject({ outcome: 'add', next: { currency: 'USD', amountMicros: 27n, revenueMicros: 27n } });
   });
 
+  it('holds added payouts within Decimal(18, 6), for ClickHouse to take the row', () => {
+    const ledger = new ConversionLedger(money);
+    const max = 10n ** 18n - 1n;
+    ledger.decide(incoming('sale', max));
+    for (let i = 0; i < 10; i++) ledger.decide(incoming('rebill', max));
+    expect(ledger.decide(incoming('rebill', max, { currency: 'EUR' }))).toMatchObject({ outcome: 'add', next: { amountMicros: max, revenueMicros: max } });
+  });
+
   it('takes a decision back when its postback was not made durable', () => {
     const ledger = new ConversionLedger(money);
     ledger.decide(incoming('lead', 1n));

@@ -27,6 +27,9 @@ describe('money', () => {
     expect(formatMicros(convertMicros(parseAmount('0.000001')!, parseRate('0.5')!))).toBe('0.000001');
     expect(formatMicros(convertMicros(parseAmount('-0.000001')!, parseRate('0.5')!))).toBe('-0.000001');
     expect(formatMicros(convertMicros(parseAmount('0.1')!, parseRate('3')!))).toBe('0.300000');
+    // Past Decimal(18, 6) a row would make ClickHouse refuse its whole batch: held at the bound.
+    expect(formatMicros(convertMicros(parseAmount('999999999999')!, parseRate('3')!))).toBe('999999999999.999999');
+    expect(formatMicros(convertMicros(parseAmount('-999999999999')!, parseRate('3')!))).toBe('-999999999999.999999');
     expect(parseRate('0')).toBeUndefined();
     expect(parseRate('1.0000000000001')).toBeUndefined();
   });
