@@ -1,7 +1,7 @@
-import { BloomFilter } from 'bloomfilter';
 import type { ConversionStatus, duplicatePolicies } from '../admin/network-schema.js';
 import { decodeClickId } from './click-id.js';
 import { ConversionStates } from './conversion-states.js';
+import { ForgottenKeys } from './forgotten-keys.js';
 import { clampMicros } from './money.js';
 
 /** A conversion as it stands: what reports count for its click, type and transaction id. */
@@ -69,20 +69,10 @@ export interface LedgerLimits {
 /** Conversions are forgotten by the 10 minutes of their click, oldest first. */
 const bucketMs = 600_000;
 /**
- * Forgotten keys go into Bloom filters, each sized for four times maxEntries keys (about 7 MB
- * per million entries) with one false positive in a thousand: a fresh conversion that a filter
- * wrongly claims costs one ClickHouse lookup, never a wrong decision. Past the last filter, the
- * oldest is dropped and the horizon moves past its newest click.
+ * Forgotten keys are kept in Bloom filters of four times maxEntries keys each (about 7 MB per
+ * million entries), four of them, one false positive in a thousand per filter.
  */
 const forgottenPerEntry = 4;
-const forgottenFilters = 4;
-const forgottenError = 0.001;
-
-interface Forgotten {
-  bloom: BloomFilter;
-  count: number;
-  newestClickMs: number;
-}
 
 /**
  * The current state of conversions, so that a postback is decided (new, transition,
@@ -95,7 +85,8 @@ interface Forgotten {
  */
 export class ConversionLedger {
   private readonly states = new ConversionStates();
-  private readonly forgotten: Forgotten[] = [];
+  private readonly forgotten: ForgottenKeys;
+  /** Conversions of clicks before this were loaded only in part at start. */
   private horizonMs = 0;
   /** Size at which to forget next; moves up when everything is pinned (ClickHouse down for long). */
   private forgetAt: number;
@@ -105,6 +96,7 @@ export class ConversionLedger {
     private readonly limits: LedgerLimits = { maxEntries: Infinity, unflushedSince: () => 0 },
   ) {
     this.forgetAt = limits.maxEntries;
+    this.forgotten = new ForgottenKeys(Number.isFinite(limits.maxEntries) ? limits.maxEntries * forgottenPerEntry : 1);
   }
 
   get size(): number {
@@ -114,7 +106,7 @@ export class ConversionLedger {
   /** Whether a decision on this key can be made from memory alone. */
   knows(key: string, clickMs: number): boolean {
     if (this.states.has(key)) return true;
-    return clickMs >= this.horizonMs && !this.forgotten.some((f) => f.bloom.test(key));
+    return clickMs >= this.horizonMs && clickMs >= this.forgotten.horizonMs && !this.forgotten.mayHold(key);
   }
 
   /** Conversions of clicks before this time may have been forgotten (loaded only in part). */
@@ -162,7 +154,7 @@ export class ConversionLedger {
         const entry = this.states.entry(bucket.slots[bucket.start]!, id);
         if (!entry) continue;
         if (decodeClickId(entry.version).ms >= pinnedSince) break;
-        this.remember((id + 1) * bucketMs - 1, entry.key);
+        this.forgotten.add(entry.key, (id + 1) * bucketMs - 1);
         this.states.delete(entry.key);
       }
       if (bucket.start === bucket.slots.length) buckets.delete(id);
@@ -173,23 +165,6 @@ export class ConversionLedger {
       if (this.states.size <= target) break;
     }
     this.forgetAt = this.states.size <= target ? this.limits.maxEntries : Math.ceil(this.states.size * 1.1);
-  }
-
-  /** Keeps a forgotten key in the newest filter, dropping the oldest filter when all are full. */
-  private remember(clickMs: number, key: string): void {
-    const capacity = this.limits.maxEntries * forgottenPerEntry;
-    let f = this.forgotten.at(-1);
-    if (!f || f.count >= capacity) {
-      if (this.forgotten.length === forgottenFilters) {
-        const dropped = this.forgotten.shift()!;
-        this.horizonMs = Math.max(this.horizonMs, dropped.newestClickMs + 1);
-      }
-      f = { bloom: BloomFilter.withTargetError(capacity, forgottenError), count: 0, newestClickMs: 0 };
-      this.forgotten.push(f);
-    }
-    f.bloom.add(key);
-    f.count++;
-    f.newestClickMs = Math.max(f.newestClickMs, clickMs);
   }
 
   private nextState(

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { ForgottenKeys } from '../../ingest/forgotten-keys.js';
+
+const key = (n: number) => `${383765977717833728n + BigInt(n) * 4096n}\u0001\u0001tx-${n}`;
+
+describe('forgotten keys (Bloom filters)', () => {
+  it('holds every key it was given and claims about one other in a thousand', () => {
+    const forgotten = new ForgottenKeys(50_000);
+    for (let n = 0; n < 50_000; n++) forgotten.add(key(n), n);
+    for (let n = 0; n < 50_000; n++) expect(forgotten.mayHold(key(n))).toBe(true);
+    let claimed = 0;
+    for (let n = 50_000; n < 250_000; n++) if (forgotten.mayHold(key(n))) claimed++;
+    expect(claimed / 200_000).toBeLessThan(0.002);
+  });
+
+  it('drops its oldest filter when all are full and moves the horizon past that filter\'s newest click', () => {
+    const forgotten = new ForgottenKeys(100, 2);
+    for (let n = 0; n < 200; n++) forgotten.add(key(n), 1_000 + n);
+    expect(forgotten.horizonMs).toBe(0);
+    forgotten.add(key(200), 5_000);
+    expect(forgotten.horizonMs).toBe(1_100);
+    expect(forgotten.mayHold(key(150))).toBe(true);
+    expect(forgotten.mayHold(key(200))).toBe(true);
+  });
+});
