@@ -32,6 +32,11 @@ export class Flusher {
     private readonly opts: FlusherOptions,
   ) {}
 
+  /** Whether ClickHouse takes what is shipped (false while it fails and the flusher backs off). */
+  get shipping(): boolean {
+    return !this.stopped && this.backoffMs === 0;
+  }
+
   start(): void {
     this.stopped = false;
     this.schedule(0);

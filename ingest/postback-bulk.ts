@@ -7,6 +7,8 @@ export const bulkLimits = {
   maxLineBytes: 16 * 1024,
   /** Lines decided but not yet durable; bounds memory while the spool's fsync catches up. */
   inFlight: 2_000,
+  /** Spool bytes not yet in ClickHouse past which a stream waits for the inserts (see keepPace). */
+  maxBacklogBytes: 64 * 1024 * 1024,
   /** Rejected lines listed in the answer; the rest are only counted. */
   listedErrors: 1_000,
 } as const;
@@ -78,6 +80,7 @@ export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body:
       }
     });
     if (unsettled >= bulkLimits.inFlight) await waitUntilBelow(bulkLimits.inFlight / 2);
+    if (line % 1_000 === 0) await ingest.keepPace(bulkLimits.maxBacklogBytes);
   }
   if (unsettled > 0) await waitUntilBelow(0);
   result.errors.sort((a, b) => a.line - b.line);

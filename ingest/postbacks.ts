@@ -43,6 +43,8 @@ export interface PostbackDeps {
   findConversions(clickIds: readonly bigint[]): Promise<StoredConversion[]>;
   rates: CurrencyRates;
   spool: Spool;
+  /** Whether the spool's flusher is getting its segments into ClickHouse. */
+  shipping(): boolean;
   log: PostbackLog;
   metrics: Metrics;
 }
@@ -178,6 +180,16 @@ export class PostbackIngest {
         for (const key of keys) this.lookups.delete(key);
       });
     return { clickIds, keys, done };
+  }
+
+  /**
+   * A bulk stream waits here while the spool holds more than `maxBacklogBytes` that ClickHouse
+   * is busy taking: the stream then runs at the speed of the inserts, and what the ledger must
+   * keep for postbacks still in the spool stays bounded. While ClickHouse is down nothing waits:
+   * the spool takes the stream, as it takes single postbacks.
+   */
+  async keepPace(maxBacklogBytes: number): Promise<void> {
+    while (this.deps.spool.stats().bytes > maxBacklogBytes && this.deps.shipping()) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /** Counts and logs a refusal; the caller answers it. */

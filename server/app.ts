@@ -179,6 +179,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     findConversions: (clickIds) => findConversionStates(warehouse, clickIds),
     rates,
     spool: postbacks.spool,
+    shipping: () => postbacks.flusher.shipping,
     log: postbackLog,
     metrics,
   });
