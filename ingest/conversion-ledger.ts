@@ -79,15 +79,13 @@ const forgottenPerEntry = 4;
  * duplicate...) synchronously, before its acknowledgement: two retries racing on the event loop
  * cannot both count. Memory is bounded: past maxEntries the conversions of the oldest clicks are
  * forgotten (never one whose postback is still in the spool), their keys kept only in Bloom
- * filters. A key that is not here is certainly new when its click is newer than the horizon and
- * no filter may hold it; otherwise it must be looked up in ClickHouse first (knows() says which),
- * as for a chargeback months late.
+ * filters. A key that is not here is certainly new when the filters cannot have it (see
+ * ForgottenKeys, which also keeps the horizon); otherwise it must be looked up in ClickHouse
+ * first (knows() says which), as for a chargeback months late.
  */
 export class ConversionLedger {
   private readonly states = new ConversionStates();
   private readonly forgotten: ForgottenKeys;
-  /** Conversions of clicks before this were loaded only in part at start. */
-  private horizonMs = 0;
   /** Size at which to forget next; moves up when everything is pinned (ClickHouse down for long). */
   private forgetAt: number;
 
@@ -105,13 +103,12 @@ export class ConversionLedger {
 
   /** Whether a decision on this key can be made from memory alone. */
   knows(key: string, clickMs: number): boolean {
-    if (this.states.has(key)) return true;
-    return clickMs >= this.horizonMs && clickMs >= this.forgotten.horizonMs && !this.forgotten.mayHold(key);
+    return this.states.has(key) || !this.forgotten.mayHold(key, clickMs);
   }
 
   /** Conversions of clicks before this time may have been forgotten (loaded only in part). */
   forgetBefore(ms: number): void {
-    this.horizonMs = Math.max(this.horizonMs, ms);
+    this.forgotten.forgetBefore(ms);
   }
 
   load(key: string, state: ConversionState, clickMs: number): void {

@@ -2,7 +2,7 @@
  * The keys of conversions the ledger forgot, in Bloom filters: a key no filter holds was never
  * forgotten, so a postback for it is decided from memory; one a filter may hold is looked up in
  * ClickHouse (a false positive costs only that lookup, never a wrong decision). Filters fill one
- * after another; with all of them full the oldest is dropped, and `horizonMs` moves past its
+ * after another; with all of them full the oldest is dropped, and the horizon moves past its
  * newest click: keys of clicks before the horizon are looked up whatever the filters say.
  *
  * Written here rather than taken from a package: the ledger asks about every fresh key of a
@@ -14,7 +14,7 @@ export class ForgottenKeys {
   private readonly filters: { bits: Uint32Array; count: number; newestClickMs: number }[] = [];
   private readonly bitCount: number;
   private readonly hashes: number;
-  horizonMs = 0;
+  private horizon = 0;
 
   constructor(
     private readonly capacity: number,
@@ -28,7 +28,7 @@ export class ForgottenKeys {
   add(key: string, clickMs: number): void {
     let f = this.filters.at(-1);
     if (!f || f.count >= this.capacity) {
-      if (this.filters.length === this.maxFilters) this.horizonMs = Math.max(this.horizonMs, this.filters.shift()!.newestClickMs + 1);
+      if (this.filters.length === this.maxFilters) this.forgetBefore(this.filters.shift()!.newestClickMs + 1);
       f = { bits: new Uint32Array(this.bitCount / 32), count: 0, newestClickMs: 0 };
       this.filters.push(f);
     }
@@ -41,7 +41,19 @@ export class ForgottenKeys {
     f.newestClickMs = Math.max(f.newestClickMs, clickMs);
   }
 
-  mayHold(key: string): boolean {
+  /** Conversions of clicks before this may have been forgotten without a trace. */
+  get horizonMs(): number {
+    return this.horizon;
+  }
+
+  /** Also for a start that loaded only the newest conversions: older clicks' keys were never seen. */
+  forgetBefore(ms: number): void {
+    this.horizon = Math.max(this.horizon, ms);
+  }
+
+  /** Whether the key of a conversion of a click at clickMs may have been forgotten. */
+  mayHold(key: string, clickMs: number): boolean {
+    if (clickMs < this.horizon) return true;
     if (this.filters.length === 0) return false;
     const [h1, h2] = hash(key);
     return this.filters.some((f) => {
