@@ -108,8 +108,7 @@ export class Spool {
       sealed.push({ seq: Number(m[1]), file, bytes, firstAt: fs.statSync(file).mtimeMs });
     }
     sealed.sort((a, b) => a.seq - b.seq);
-    const lastRun = Number(fs.existsSync(path.join(opts.dir, seqFile)) ? fs.readFileSync(path.join(opts.dir, seqFile), 'utf8') : 0) || 0;
-    const nextSeq = nextSegmentSeq(Math.max(sealed.at(-1)?.seq ?? 0, lastRun));
+    const nextSeq = nextSegmentSeq(Math.max(sealed.at(-1)?.seq ?? 0, lastRunSeq(opts.dir)));
     return new Spool(opts, id, sealed, nextSeq);
   }
 
@@ -284,6 +283,12 @@ function newActive(dir: string, seq: number): ActiveSegment {
 
 /** Where close() leaves the last segment number of the run. */
 const seqFile = 'last-seq';
+
+/** The last run's last segment number; 0 when it did not close cleanly (or never ran). */
+function lastRunSeq(dir: string): number {
+  const file = path.join(dir, seqFile);
+  return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8')) || 0 : 0;
+}
 
 /**
  * Segment numbers are dedup tokens, so they must never repeat, also after a restart that found
