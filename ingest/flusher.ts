@@ -11,7 +11,7 @@ export interface FlusherOptions {
   onFailure?(reason: 'unavailable' | 'refused'): void;
 }
 
-/** Inserts one whole segment: its bytes are the JSONEachRow payload, the token makes a replay a no-op. */
+/** Inserts one whole segment (the pipeline knows its format); the token makes a replay a no-op. */
 export type SegmentSink = (data: Buffer, dedupToken: string) => Promise<void>;
 
 /**

@@ -13,6 +13,11 @@ export interface PipelineOptions {
   flushIntervalMs: number;
   /** Turns a spool segment into the insert payload; segments are inserted as they are without one. */
   encode?: (segment: Buffer) => Promise<Buffer>;
+  /**
+   * The columns of a spool written as JSONCompactEachRow lines. A segment of JSONEachRow objects
+   * (left by an older version, or made by `encode`) is inserted as such.
+   */
+  columns?: readonly string[];
   /** Shared by the pipelines whose inserts must not overlap (see createInsertLock). */
   insertLock: InsertLock;
 }
@@ -49,10 +54,14 @@ export function openPipeline(opts: PipelineOptions, warehouse: Warehouse, metric
     maxSegmentAgeMs: opts.flushIntervalMs,
     maxTotalBytes: opts.maxTotalBytes,
   });
-  const { encode, insertLock } = opts;
+  const { encode, insertLock, columns } = opts;
   const sink = async (data: Buffer, dedupToken: string) => {
     const payload = encode ? await encode(data) : data;
-    await insertLock(() => warehouse.insertRaw(table, payload, 'JSONEachRow', { dedupToken }));
+    // A segment is written by one run, so its first byte tells its format: '[' an array, '{' an object.
+    const compact = columns !== undefined && payload[0] === 0x5b;
+    await insertLock(() =>
+      warehouse.insertRaw(table, payload, compact ? 'JSONCompactEachRow' : 'JSONEachRow', compact ? { dedupToken, columns } : { dedupToken }),
+    );
   };
   const flusher = new Flusher(spool, sink, {
     intervalMs: Math.min(100, opts.flushIntervalMs),

@@ -8,6 +8,7 @@ import { conversionKey, type ConversionLedger, type Outcome, type StoredConversi
 import { ipAllowlist } from './ip-allowlist.js';
 import { formatMicros } from './money.js';
 import type { PostbackLog } from './postback-log.js';
+import { postbackLine, type PostbackRow } from './postback-row.js';
 import { isRefusal, readPostback, refuse, type Refusal } from './postback-params.js';
 import { clean, parseQuery } from './query-string.js';
 import type { Spool } from './spool.js';
@@ -121,8 +122,9 @@ export class PostbackIngest {
     const amount = fields.amountMicros ?? 0n;
     const replaces = decision.outcome === 'transition' || decision.outcome === 'update' || decision.outcome === 'add' ? decision.prev : undefined;
     const next = decision.next;
-    const row = {
-      postback_id: id.toString(),
+    const postbackId = id.toString();
+    const row: PostbackRow = {
+      postback_id: postbackId,
       received_at: ms,
       click_id: fields.clickId.toString(),
       network: slug,
@@ -148,10 +150,10 @@ export class PostbackIngest {
       prev_currency: replaces?.currency ?? '',
       prev_revenue: formatMicros(replaces?.revenueMicros ?? 0n),
     };
-    const durable = await d.spool.append(`${JSON.stringify(row)}\n`);
+    const durable = await d.spool.append(postbackLine(row));
     if (!durable) d.ledger.undo(key, decision);
     d.metrics.postbacks.inc({ network: slug, result: durable ? decision.outcome : 'lost' });
-    return { outcome: decision.outcome, postbackId: row.postback_id, durable };
+    return { outcome: decision.outcome, postbackId, durable };
   }
 
   private lookUp(key: string, clickId: bigint): Promise<void> {

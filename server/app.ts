@@ -34,6 +34,7 @@ import { createEnricher } from '../ingest/enrich.js';
 import { parseVisitorIp } from '../ingest/ip.js';
 import { WorkerRowEncoder } from '../ingest/row-encoder.js';
 import { createInsertLock, openPipeline, type IngestPipeline } from '../ingest/pipeline.js';
+import { postbackColumns } from '../ingest/postback-row.js';
 import { migrate } from '../schema/migrate.js';
 import { openWarehouse } from '../warehouse/open.js';
 import { SettingsStore } from '../warehouse/settings-store.js';
@@ -152,7 +153,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Postbacks are decided against the conversions as they stand: first what a previous run left
   // in the spool goes into ClickHouse, then the ledger is loaded from it.
   const postbacks = openPipeline(
-    { table: 'postbacks', insertLock, dataDir: config.dataDir, maxTotalBytes: config.spoolMaxBytes, flushIntervalMs: config.flushIntervalMs },
+    {
+      table: 'postbacks',
+      columns: postbackColumns,
+      insertLock,
+      dataDir: config.dataDir,
+      maxTotalBytes: config.spoolMaxBytes,
+      flushIntervalMs: config.flushIntervalMs,
+    },
     warehouse,
     metrics,
     app.log,

@@ -110,6 +110,7 @@ export class EmbeddedWarehouse implements Warehouse {
         table: assertIdentifier(table),
         values: data,
         format,
+        ...(options.columns ? { columns: options.columns.map(assertIdentifier) } : {}),
         settings: options.dedupToken ? { insert_deduplication_token: options.dedupToken } : {},
       });
     } catch (err) {

@@ -110,7 +110,7 @@ export class ServerWarehouse implements Warehouse {
     // client.insert() wants objects for JSON formats; exec() sends the bytes as they are.
     const result = await run(() =>
       this.client.exec({
-        query: `INSERT INTO ${assertIdentifier(table)} FORMAT ${format}`,
+        query: `INSERT INTO ${assertIdentifier(table)}${columnList(options.columns)} FORMAT ${format}`,
         values: Readable.from([Buffer.from(data.buffer, data.byteOffset, data.byteLength)], { objectMode: false }),
         clickhouse_settings: dedupSettings(options),
       }),
@@ -134,6 +134,10 @@ export class ServerWarehouse implements Warehouse {
 
 function dedupSettings(options: InsertOptions): Record<string, string> {
   return options.dedupToken ? { insert_deduplication_token: options.dedupToken } : {};
+}
+
+function columnList(columns: readonly string[] | undefined): string {
+  return columns ? ` (${columns.map(assertIdentifier).join(', ')})` : '';
 }
 
 async function run<T>(call: () => Promise<T>): Promise<T> {

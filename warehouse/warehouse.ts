@@ -11,12 +11,14 @@ export const streamFormats = ['CSVWithNames', 'TabSeparatedWithNames', 'JSONEach
 export type StreamFormat = (typeof streamFormats)[number];
 
 /** Raw insert formats both adapters accept. */
-export const insertFormats = ['JSONEachRow', 'CSV', 'TabSeparated'] as const;
+export const insertFormats = ['JSONEachRow', 'JSONCompactEachRow', 'CSV', 'TabSeparated'] as const;
 export type InsertFormat = (typeof insertFormats)[number];
 
 export interface InsertOptions {
   /** A batch inserted twice with the same token is stored once (tables set a dedup window). */
   dedupToken?: string;
+  /** The columns a positional format's values fill, in order (the others take their defaults). */
+  columns?: readonly string[];
 }
 
 export interface Warehouse {

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ClickIdGenerator } from '../../ingest/click-id.js';
 import { EmbeddedWarehouse } from '../../warehouse/embedded.js';
@@ -86,6 +88,30 @@ describe('postbacks across an outage and a restart', () => {
       expect(lookups() - before).toBe(1);
     } finally {
       await second.app.close();
+    }
+  });
+
+  it('replays a spool segment an older version wrote as JSONEachRow objects', async () => {
+    const { id, ms } = new ClickIdGenerator(5).next();
+    const at = new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+    const row = { postback_id: id.toString(), received_at: at, click_id: id.toString(), network: '', txid: 'old-format', conversion_type: '', status: 'sale', amount: '7.5', currency: 'USD', params: { sub: 'a' }, outcome: 'new', ip: '127.0.0.1', revenue: '7.5', conv_network: '', conv_status: 'sale', conv_amount: '7.5', conv_currency: 'USD', conv_revenue: '7.5', converted_at: at, prev_version: '0', prev_status: '', prev_amount: '0', prev_currency: '', prev_revenue: '0' };
+    const dir = path.join(dataDir, 'spool', 'postbacks');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `${String(ms).padStart(16, '0')}.jsonl`), `${JSON.stringify(row)}\n`);
+
+    const app = await startApp({ KEYREV_DATA_DIR: dataDir }, { warehouse: flaky });
+    try {
+      const res = await app.app.inject({ method: 'GET', url: `/postback?cid=${id}&txid=old-format&payout=7,5` });
+      expect(res.headers['x-keyrev-outcome']).toBe('duplicate');
+      await app.app.keyrev.postbacks.flusher.drain();
+      const rows = await flaky.query('SELECT status, toString(amount) AS amount, params FROM postbacks WHERE click_id = {id:UInt64} ORDER BY postback_id', { id });
+      expect(rows).toEqual([
+        { status: 'sale', amount: '7.5', params: { sub: 'a' } },
+        { status: 'sale', amount: '7.5', params: {} },
+      ]);
+      expect(fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
+    } finally {
+      await app.app.close();
     }
   });
 });

@@ -61,6 +61,18 @@ export function warehouseContract(name: string, open: () => Promise<Warehouse>, 
       expect(again!.c).toBe('3');
     });
 
+    it('inserts positional rows into the columns named, the others taking their defaults', async () => {
+      const at = Date.UTC(2026, 2, 3, 4, 5, 6, 789);
+      const batch = Buffer.from(`["200",${at},{"k":"v"}]\n["201",${at},{}]\n`);
+      await wh.insertRaw('contract_t', batch, 'JSONCompactEachRow', { columns: ['id', 'at', 'm'], dedupToken: 'compact-1' });
+      await wh.insertRaw('contract_t', batch, 'JSONCompactEachRow', { columns: ['id', 'at', 'm'], dedupToken: 'compact-1' });
+      const rows = await wh.query('SELECT id, name, tags, at, m FROM contract_t WHERE id BETWEEN 200 AND 299 ORDER BY id');
+      expect(rows).toEqual([
+        { id: '200', name: '', tags: [], at: '2026-03-03 04:05:06.789', m: { k: 'v' } },
+        { id: '201', name: '', tags: [], at: '2026-03-03 04:05:06.789', m: {} },
+      ]);
+    });
+
     it('streams results in the formats exports use', async () => {
       const params = { n: 50_000 };
       const sql = 'SELECT number AS n, toString(number) AS s FROM numbers({n:UInt64})';
