@@ -32,9 +32,15 @@ export class Flusher {
     private readonly opts: FlusherOptions,
   ) {}
 
-  /** Whether ClickHouse takes what is shipped (false while it fails and the flusher backs off). */
-  get shipping(): boolean {
-    return !this.stopped && this.backoffMs === 0;
+  /**
+   * Resolves once the spool holds at most `maxBacklogBytes`, so a producer can wait here and run
+   * at the speed of the inserts. While ClickHouse is down (or the flusher stopped) it resolves at
+   * once: then the spool takes everything, as it exists to.
+   */
+  async keepPace(maxBacklogBytes: number): Promise<void> {
+    while (this.spool.stats().bytes > maxBacklogBytes && !this.stopped && this.backoffMs === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
 
   start(): void {

@@ -44,8 +44,8 @@ export interface PostbackDeps {
   findConversions(clickIds: readonly bigint[]): Promise<StoredConversion[]>;
   rates: CurrencyRates;
   spool: Spool;
-  /** Whether the spool's flusher is getting its segments into ClickHouse. */
-  shipping(): boolean;
+  /** Waits while the spool holds more than this that ClickHouse is busy taking (Flusher.keepPace). */
+  keepPace(maxBacklogBytes: number): Promise<void>;
   log: PostbackLog;
   metrics: Metrics;
 }
@@ -185,13 +185,12 @@ export class PostbackIngest {
   }
 
   /**
-   * A bulk stream waits here while the spool holds more than `maxBacklogBytes` that ClickHouse
-   * is busy taking: the stream then runs at the speed of the inserts, and what the ledger must
-   * keep for postbacks still in the spool stays bounded. While ClickHouse is down nothing waits:
-   * the spool takes the stream, as it takes single postbacks.
+   * A bulk stream waits here while the spool's backlog is past `maxBacklogBytes`: it then runs at
+   * the speed of the inserts, and what the ledger must keep for postbacks still in the spool
+   * stays bounded. While ClickHouse is down nothing waits (the spool takes the stream).
    */
-  async keepPace(maxBacklogBytes: number): Promise<void> {
-    while (this.deps.spool.stats().bytes > maxBacklogBytes && this.deps.shipping()) await new Promise((resolve) => setTimeout(resolve, 20));
+  keepPace(maxBacklogBytes: number): Promise<void> {
+    return this.deps.keepPace(maxBacklogBytes);
   }
 
   /** Counts and logs a refusal; the caller answers it. */

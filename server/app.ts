@@ -187,7 +187,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     findConversions: (clickIds) => findConversionStates(warehouse, clickIds),
     rates,
     spool: postbacks.spool,
-    shipping: () => postbacks.flusher.shipping,
+    keepPace: (maxBacklogBytes) => postbacks.flusher.keepPace(maxBacklogBytes),
     log: postbackLog,
     metrics,
   });
