@@ -77,14 +77,17 @@ export function readPostback(params: ReadonlyMap<string, string>, network: Netwo
   const lower = new Map<string, string>();
   for (const [name, value] of params) {
     const key = name.toLowerCase();
-    if (!lower.has(key) && value.trim() !== '' && !isUnfilledMacro(value.trim())) lower.set(key, value.trim());
+    const trimmed = value.trim();
+    if (trimmed !== '' && !lower.has(key) && !isUnfilledMacro(trimmed)) lower.set(key, trimmed);
   }
-  const used = new Set<string>(secretParams);
+  const names = network ? namesOf(network) : defaultPostbackParams;
+  /** The lower-case names a field was read from, left out of the stored parameters. */
+  const used: string[] = [];
   const find = (field: PostbackField): string | undefined => {
-    for (const name of network?.params[field] ?? defaultPostbackParams[field]) {
-      const value = lower.get(name.toLowerCase());
+    for (const name of names[field]) {
+      const value = lower.get(name);
       if (value !== undefined) {
-        used.add(name.toLowerCase());
+        used.push(name);
         return value;
       }
     }
@@ -116,11 +119,25 @@ export function readPostback(params: ReadonlyMap<string, string>, network: Netwo
   const extra: Record<string, string> = {};
   let kept = 0;
   for (const [name, value] of params) {
-    if (used.has(name.toLowerCase()) || name in extra) continue;
+    const key = name.toLowerCase();
+    if (secretParams.has(key) || used.includes(key) || name in extra) continue;
     if (kept++ >= postbackLimits.storedParams) break;
     extra[name] = value.slice(0, postbackLimits.storedValue);
   }
   return { clickId, amountMicros, txid, status, currency, type, extra };
+}
+
+const lowerNames = new WeakMap<Network, Record<PostbackField, readonly string[]>>();
+
+/** A network's parameter names per field, lower-cased once (names are compared in lower case). */
+function namesOf(network: Network): Record<PostbackField, readonly string[]> {
+  let names = lowerNames.get(network);
+  if (!names) {
+    const of = (field: PostbackField) => (network.params[field] ?? defaultPostbackParams[field]).map((n) => n.toLowerCase());
+    names = { clickId: of('clickId'), amount: of('amount'), txid: of('txid'), status: of('status'), currency: of('currency'), type: of('type') };
+    lowerNames.set(network, names);
+  }
+  return names;
 }
 
 function statusOf(raw: string, network: Network | undefined): ConversionStatus | undefined {

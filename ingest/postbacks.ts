@@ -238,8 +238,10 @@ export function jsonParams(text: string): Map<string, string> | undefined {
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const params = new Map<string, string>();
-  for (const [k, v] of Object.entries(value)) {
+  const fields = value as Record<string, unknown>;
+  for (const k in fields) {
     if (params.size >= postbackQueryLimits.maxParams) break;
+    const v = fields[k];
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
       params.set(clean(k, postbackQueryLimits.maxKeyLength), clean(String(v), postbackQueryLimits.maxValueLength));
     }

@@ -105,9 +105,12 @@ function decode(text: string): string {
 
 // eslint-disable-next-line no-control-regex
 const controlChars = /[\u0000-\u001f\u007f-\u009f]/g;
+// eslint-disable-next-line no-control-regex
+const hasControlChars = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** Drops control characters and repairs lone surrogates, so every stored value is clean UTF-8 text. */
 export function clean(text: string, maxLength: number): string {
+  if (text.length <= maxLength && !hasControlChars.test(text) && text.isWellFormed()) return text; // most values: nothing to do
   const stripped = text.replace(controlChars, '');
   return cut(stripped.isWellFormed() ? stripped : stripped.toWellFormed(), maxLength);
 }
