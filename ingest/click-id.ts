@@ -39,10 +39,15 @@ export class ClickIdGenerator {
 /** The parts of an id, e.g. to turn a time range into an id range. */
 export function decodeClickId(id: bigint): { ms: number; node: number; sequence: number } {
   return {
-    ms: Number(id >> (nodeBits + sequenceBits)) + clickIdEpochMs,
+    ms: clickIdMs(id),
     node: Number((id >> sequenceBits) & ((1n << nodeBits) - 1n)),
     sequence: Number(id & BigInt(maxSequence)),
   };
+}
+
+/** When the id was made (ms since 1970): the part of decodeClickId that hot paths need. */
+export function clickIdMs(id: bigint): number {
+  return Number(id >> (nodeBits + sequenceBits)) + clickIdEpochMs;
 }
 
 /** Parses a decimal click id as sent back by a network; undefined when it cannot be one. */

@@ -1,5 +1,5 @@
 import type { ConversionStatus, duplicatePolicies } from '../admin/network-schema.js';
-import { decodeClickId } from './click-id.js';
+import { clickIdMs } from './click-id.js';
 import { ConversionStates } from './conversion-states.js';
 import { ForgottenKeys } from './forgotten-keys.js';
 import { clampMicros } from './money.js';
@@ -150,7 +150,7 @@ export class ConversionLedger {
       for (; bucket.start < bucket.slots.length && this.states.size > target; bucket.start++) {
         const entry = this.states.entry(bucket.slots[bucket.start]!, id);
         if (!entry) continue;
-        if (decodeClickId(entry.version).ms >= pinnedSince) break;
+        if (clickIdMs(entry.version) >= pinnedSince) break;
         this.forgotten.add(entry.key, (id + 1) * bucketMs - 1);
         this.states.delete(entry.key);
       }
@@ -164,11 +164,9 @@ export class ConversionLedger {
     this.forgetAt = this.states.size <= target ? this.limits.maxEntries : Math.ceil(this.states.size * 1.1);
   }
 
-  private nextState(
-    prev: ConversionState | undefined,
-    p: Incoming,
-  ): { outcome: 'duplicate' | 'stale' } | { outcome: Exclude<Outcome, 'duplicate' | 'stale'>; state: ConversionState } {
-    const fresh = (amount: bigint, currency: string, status: ConversionStatus, base?: ConversionState): ConversionState => ({
+  /** The state a decision leads to; `base` is the conversion it changes (its network and time stay). */
+  private fresh(p: Incoming, amount: bigint, currency: string, status: ConversionStatus, base?: ConversionState): ConversionState {
+    return {
       status,
       amountMicros: amount,
       currency,
@@ -176,26 +174,32 @@ export class ConversionLedger {
       network: base?.network ?? p.network,
       convertedAtMs: base?.convertedAtMs ?? p.atMs,
       version: p.version,
-    });
+    };
+  }
+
+  private nextState(
+    prev: ConversionState | undefined,
+    p: Incoming,
+  ): { outcome: 'duplicate' | 'stale' } | { outcome: Exclude<Outcome, 'duplicate' | 'stale'>; state: ConversionState } {
     const amount = p.amountMicros ?? 0n;
-    if (!prev || p.policy === 'new' && p.status === prev.status) return { outcome: 'new', state: fresh(amount, p.currency, p.status) };
+    if (!prev || p.policy === 'new' && p.status === prev.status) return { outcome: 'new', state: this.fresh(p, amount, p.currency, p.status) };
 
     const repeatsStatus = p.status === prev.status || (p.status === 'rebill' && prev.status === 'sale');
     if (repeatsStatus && (p.status === 'rebill' || p.policy === 'add')) {
       // Adding to a payout in another currency: the sum is kept in the account currency.
-      if (p.currency === prev.currency) return { outcome: 'add', state: fresh(clampMicros(prev.amountMicros + amount), prev.currency, prev.status, prev) };
+      if (p.currency === prev.currency) return { outcome: 'add', state: this.fresh(p, clampMicros(prev.amountMicros + amount), prev.currency, prev.status, prev) };
       const revenue = clampMicros(prev.revenueMicros + this.money.revenueOf(amount, p.currency));
-      return { outcome: 'add', state: fresh(revenue, this.money.accountCurrency, prev.status, prev) };
+      return { outcome: 'add', state: this.fresh(p, revenue, this.money.accountCurrency, prev.status, prev) };
     }
     if (p.status === prev.status) {
       const changed = p.amountMicros !== undefined && (p.amountMicros !== prev.amountMicros || p.currency !== prev.currency);
-      return p.policy === 'update' && changed ? { outcome: 'update', state: fresh(amount, p.currency, prev.status, prev) } : { outcome: 'duplicate' };
+      return p.policy === 'update' && changed ? { outcome: 'update', state: this.fresh(p, amount, p.currency, prev.status, prev) } : { outcome: 'duplicate' };
     }
     if (stage[p.status] <= stage[prev.status]) return { outcome: 'stale' };
     const keepsAmount = p.amountMicros === undefined;
     return {
       outcome: 'transition',
-      state: fresh(keepsAmount ? prev.amountMicros : amount, keepsAmount ? prev.currency : p.currency, p.status, prev),
+      state: this.fresh(p, keepsAmount ? prev.amountMicros : amount, keepsAmount ? prev.currency : p.currency, p.status, prev),
     };
   }
 }

@@ -1,6 +1,6 @@
 import type { Outcome } from './conversion-ledger.js';
 import { ndjsonLines } from './ndjson-lines.js';
-import { isRefusal } from './postback-params.js';
+import { isRefusal, type Refusal } from './postback-params.js';
 import { jsonParams, type Accepted, type Caller, type PostbackIngest } from './postbacks.js';
 
 export const bulkLimits = {
@@ -44,15 +44,23 @@ export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body:
     if (result.errors.length < bulkLimits.listedErrors) result.errors.push({ line, reason });
     else result.errorsTruncated = true;
   };
-  const settle = (line: number, r: Accepted | import('./postback-params.js').Refusal) => {
-    if (isRefusal(r)) reject(line, r.message);
-    else if (!r.durable) reject(line, 'spool full, not recorded: send this line again');
-    else result[counted[r.outcome]]++;
-  };
-
   // Lines keep being read while earlier ones wait for their fsync; past the bound, reading waits.
   let unsettled = 0;
   let wake: { below: number; resolve: () => void } | undefined;
+  const settled = () => {
+    unsettled--;
+    if (wake && unsettled <= wake.below) {
+      const { resolve } = wake;
+      wake = undefined;
+      resolve();
+    }
+  };
+  const settle = (line: number, r: Accepted | Refusal) => {
+    if (isRefusal(r)) reject(line, r.message);
+    else if (!r.durable) reject(line, 'spool full, not recorded: send this line again');
+    else result[counted[r.outcome]]++;
+    settled();
+  };
   const waitUntilBelow = (below: number) => new Promise<void>((resolve) => (wake = { below, resolve }));
   for await (const { line, text } of ndjsonLines(body, bulkLimits.maxLineBytes)) {
     result.lines = line;
@@ -70,15 +78,11 @@ export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body:
     void ingest.accept(caller, params, `/postbacks line ${line}`).then(
       (r) => settle(line, r),
       // Only a ClickHouse lookup (a conversion of a click older than the ledger keeps) can fail.
-      () => reject(line, 'ClickHouse could not be asked about this older conversion: send this line again'),
-    ).finally(() => {
-      unsettled--;
-      if (wake && unsettled <= wake.below) {
-        const { resolve } = wake;
-        wake = undefined;
-        resolve();
-      }
-    });
+      () => {
+        reject(line, 'ClickHouse could not be asked about this older conversion: send this line again');
+        settled();
+      },
+    );
     if (unsettled >= bulkLimits.inFlight) await waitUntilBelow(bulkLimits.inFlight / 2);
     if (line % 1_000 === 0) await ingest.keepPace(bulkLimits.maxBacklogBytes);
   }

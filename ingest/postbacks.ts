@@ -3,7 +3,7 @@ import type { CurrencyRates } from '../admin/currency-rates.js';
 import type { Network } from '../admin/network-schema.js';
 import { sha256 } from '../server/auth.js';
 import type { Metrics } from '../server/metrics.js';
-import { decodeClickId, type ClickIdGenerator } from './click-id.js';
+import { clickIdMs, type ClickIdGenerator } from './click-id.js';
 import { conversionKey, type ConversionLedger, type Outcome, type StoredConversion } from './conversion-ledger.js';
 import { ipAllowlist } from './ip-allowlist.js';
 import { formatMicros } from './money.js';
@@ -104,7 +104,7 @@ export class PostbackIngest {
       d.metrics.postbackWarnings.inc({ reason: 'no_rate' });
     }
     const key = conversionKey(fields.clickId, fields.type, fields.txid);
-    const clickMs = decodeClickId(fields.clickId).ms;
+    const clickMs = clickIdMs(fields.clickId);
     // Throws WarehouseError while ClickHouse cannot answer: a 503, and the network retries later.
     if (!d.ledger.knows(key, clickMs)) await this.lookUp(key, fields.clickId);
     const { id, ms } = d.ids.next();
@@ -176,7 +176,7 @@ export class PostbackIngest {
         return this.deps.findConversions([...clickIds]);
       })
       .then((found) => {
-        for (const c of found) this.deps.ledger.load(conversionKey(c.clickId, c.type, c.txid), c.state, decodeClickId(c.clickId).ms);
+        for (const c of found) this.deps.ledger.load(conversionKey(c.clickId, c.type, c.txid), c.state, clickIdMs(c.clickId));
       })
       .finally(() => {
         for (const key of keys) this.lookups.delete(key);

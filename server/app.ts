@@ -27,7 +27,7 @@ import { postbackRoute } from '../ingest/postback-route.js';
 import { PostbackIngest } from '../ingest/postbacks.js';
 import { findConversionStates, loadConversionStates } from '../warehouse/conversion-store.js';
 import { StartupError } from './errors.js';
-import { ClickIdGenerator, decodeClickId } from '../ingest/click-id.js';
+import { ClickIdGenerator, clickIdMs } from '../ingest/click-id.js';
 import { clickRoute } from '../ingest/click-route.js';
 import { ClickTracker } from '../ingest/clicks.js';
 import { createEnricher } from '../ingest/enrich.js';
@@ -174,10 +174,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   metrics.observeLedger(ledger);
   const loaded = await loadConversionStates(warehouse, config.ledgerMaxConversions, (clickId, type, txid, state) =>
-    ledger.load(conversionKey(clickId, type, txid), state, decodeClickId(clickId).ms),
+    ledger.load(conversionKey(clickId, type, txid), state, clickIdMs(clickId)),
   );
   // Only the newest conversions were loaded: older clicks' keys are looked up when they come.
-  if (loaded.truncated && loaded.oldestClickId !== undefined) ledger.forgetBefore(decodeClickId(loaded.oldestClickId).ms + 1);
+  if (loaded.truncated && loaded.oldestClickId !== undefined) ledger.forgetBefore(clickIdMs(loaded.oldestClickId) + 1);
   const postbackLog = new PostbackLog();
   const ingest = new PostbackIngest({
     findNetwork: (slug) => networkStore.get(slug),
