@@ -35,19 +35,31 @@ async function loadPostbacks(url: string, duration: number) {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
 }
 
+// Both servers run side by side and are loaded in turns, best round of each: this 2-core machine's
+// speed drifts by a factor of two over minutes, and a single round of each measured the drift.
+const rounds = 2;
 const barePort = await freePort();
 const bare = startProcess('bench/bare-server.ts', { PORT: String(barePort) });
-await waitForOk(`http://127.0.0.1:${barePort}/postback`);
-await loadPostbacks(`http://127.0.0.1:${barePort}`, 2);
-const baseline = await loadPostbacks(`http://127.0.0.1:${barePort}`, seconds);
-bare.kill('SIGTERM');
-
 const port = await freePort();
 const keyrev = startProcess('server/main.ts', { PORT: String(port), HOST: '127.0.0.1', KEYREV_DATA_DIR: tempDir('keyrev-bench-'), KEYREV_ADMIN_KEY: adminKey });
-await waitForOk(`http://127.0.0.1:${port}/health`);
-await loadPostbacks(`http://127.0.0.1:${port}`, 2);
-const single = await loadPostbacks(`http://127.0.0.1:${port}`, seconds);
+const bareUrl = `http://127.0.0.1:${barePort}`;
+const keyrevUrl = `http://127.0.0.1:${port}`;
+await waitForOk(`${bareUrl}/postback`);
+await waitForOk(`${keyrevUrl}/health`);
+await loadPostbacks(bareUrl, 2);
+await loadPostbacks(keyrevUrl, 2);
+type Load = Awaited<ReturnType<typeof loadPostbacks>>;
+const bareRounds: Load[] = [];
+const singleRounds: Load[] = [];
+for (let r = 0; r < rounds; r++) {
+  bareRounds.push(await loadPostbacks(bareUrl, seconds));
+  singleRounds.push(await loadPostbacks(keyrevUrl, seconds));
+}
+bare.kill('SIGTERM');
 keyrev.kill('SIGTERM');
+const best = (loads: Load[]) => loads.reduce((a, b) => (b.rps > a.rps ? b : a));
+const baseline = best(bareRounds);
+const single = best(singleRounds);
 
 // Bulk, in this process: the raw insert baseline and the product share one embedded warehouse.
 const config = loadConfig({ KEYREV_DATA_DIR: tempDir('keyrev-bulk-'), KEYREV_ADMIN_KEY: adminKey, KEYREV_LOG_LEVEL: 'warn', PORT: String(await freePort()), HOST: '127.0.0.1' });
@@ -129,8 +141,12 @@ await app.close();
 fs.rmSync(path.dirname(stream.file), { recursive: true, force: true });
 
 report('postbacks', [
-  { what: 'bare Fastify GET /postback (baseline)', 'per s': Math.round(baseline.rps), 'p50 ms': baseline.p50, 'p99 ms': baseline.p99, errors: baseline.errors },
-  { what: 'keyrev GET /postback, durable, new conversions', 'per s': Math.round(single.rps), 'p50 ms': single.p50, 'p99 ms': single.p99, errors: single.errors },
+  ...bareRounds.flatMap((b, r) => [
+    { what: `round ${r + 1}: bare Fastify GET /postback`, 'per s': Math.round(b.rps), 'p50 ms': b.p50, 'p99 ms': b.p99, errors: b.errors },
+    { what: `round ${r + 1}: keyrev GET /postback, durable`, 'per s': Math.round(singleRounds[r]!.rps), 'p50 ms': singleRounds[r]!.p50, 'p99 ms': singleRounds[r]!.p99, errors: singleRounds[r]!.errors },
+  ]),
+  { what: 'bare Fastify GET /postback, best round (baseline)', 'per s': Math.round(baseline.rps), 'p50 ms': baseline.p50, 'p99 ms': baseline.p99, errors: baseline.errors },
+  { what: 'keyrev GET /postback, durable, new conversions, best round', 'per s': Math.round(single.rps), 'p50 ms': single.p50, 'p99 ms': single.p99, errors: single.errors },
   { what: 'single postback ratio (target >= 0.5)', 'per s': Number((single.rps / baseline.rps).toFixed(3)), 'p50 ms': '', 'p99 ms': '', errors: '' },
   { what: `raw JSONCompactEachRow insert of ${rawRows} postback rows (baseline)`, 'per s': Math.round(rawPerSec), 'p50 ms': '', 'p99 ms': '', errors: '' },
   { what: `POST /postbacks ${bulkMb} MB NDJSON, ${answer.accepted} lines, until visible`, 'per s': Math.round(answer.accepted / bulkSeconds), 'p50 ms': '', 'p99 ms': '', errors: answer.rejected },

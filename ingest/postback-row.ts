@@ -1,7 +1,8 @@
 /**
  * The columns of the postbacks table that keyrev writes, in the order of each spool line.
- * Lines are JSONCompactEachRow (a JSON array of values): ClickHouse parses them ~2.5 times
- * faster than objects (JSONEachRow) and they are less than half the bytes to write and fsync.
+ * Lines are JSONCompactEachRow (a JSON array of values): ClickHouse inserts the same rows 1.6 to
+ * 2.1 times faster than as objects (JSONEachRow), and they are less than half the bytes to write
+ * and fsync (measured through insertRaw, 20k and 250k rows a batch).
  */
 export const postbackColumns = [
   'postback_id',
