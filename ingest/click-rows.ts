@@ -1,5 +1,6 @@
-import { mapClickParams } from './click-params.js';
+import { clickParamAliases, mapClickParams, type ClickField } from './click-params.js';
 import type { ClickRecord } from './click-record.js';
+import { compactLine } from './compact-row.js';
 import { createEnricher } from './enrich.js';
 import { parseVisitorIp, storedIp } from './ip.js';
 import { clean, parseQuery } from './query-string.js';
@@ -14,17 +15,40 @@ export interface ClickRowOptions {
 
 export const clickQueryLimits = { maxParams: 100, maxKeyLength: 64, maxValueLength: 2048 } as const;
 
+/** The clicks table's columns that the encoder fills, in the order of each insert line. */
+export const clickColumns = [
+  'click_id',
+  'ts',
+  'campaign_id',
+  'traffic_source',
+  ...(Object.keys(clickParamAliases) as ClickField[]),
+  'cost',
+  'referrer',
+  'ip',
+  'user_agent',
+  'device_type',
+  'os',
+  'browser',
+  'country',
+  'is_bot',
+  'is_unique',
+  'missed',
+  'extra',
+] as const;
+
+type ClickRow = Record<(typeof clickColumns)[number], unknown>;
+
 /**
- * Turns a spool segment of click records into the ClickHouse insert payload (JSONEachRow of
- * the clicks table): query parameters mapped to columns, user agent, bot flag, country and
- * unique flag added. Records are handled in order, so the unique flag follows arrival order.
+ * Turns a spool segment of click records into the ClickHouse insert payload (JSONCompactEachRow
+ * lines in `clickColumns` order): query parameters mapped to columns, user agent, bot flag,
+ * country and unique flag added. Records are handled in order, so the unique flag follows arrival order.
  * A line that is not a record (it cannot happen short of disk damage) is skipped and counted.
  */
 export function createClickRowEncoder(opts: ClickRowOptions) {
   const enrich = createEnricher(opts.geoDatabase ? { geoDatabase: opts.geoDatabase } : {});
   const unique = new UniqueClicks({ windowMs: opts.uniqueWindowMs, maxEntries: 1_000_000 });
 
-  function row(r: ClickRecord): object {
+  function row(r: ClickRecord): ClickRow {
     const { fields, extra, cost } = mapClickParams(parseQuery(r.q, clickQueryLimits).params);
     const ip = parseVisitorIp(r.ip);
     const userAgent = clean(r.ua, 1024);
@@ -56,11 +80,11 @@ export function createClickRowEncoder(opts: ClickRowOptions) {
     for (const line of segment.toString('utf8').split('\n')) {
       if (line.length === 0) continue;
       try {
-        out.push(JSON.stringify(row(JSON.parse(line) as ClickRecord)));
+        out.push(compactLine(clickColumns, row(JSON.parse(line) as ClickRecord)));
       } catch {
         skipped++;
       }
     }
-    return { data: Buffer.from(out.length > 0 ? `${out.join('\n')}\n` : ''), rows: out.length, skipped };
+    return { data: Buffer.from(out.join('')), rows: out.length, skipped };
   };
 }

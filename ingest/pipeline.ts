@@ -14,8 +14,8 @@ export interface PipelineOptions {
   /** Turns a spool segment into the insert payload; segments are inserted as they are without one. */
   encode?: (segment: Buffer) => Promise<Buffer>;
   /**
-   * The columns of a spool written as JSONCompactEachRow lines. A segment of JSONEachRow objects
-   * (left by an older version, or made by `encode`) is inserted as such.
+   * The columns of the JSONCompactEachRow lines a segment holds (or `encode` makes). A segment
+   * of JSONEachRow objects, left by an older version, is inserted as such.
    */
   columns?: readonly string[];
   /** Shared by the pipelines whose inserts must not overlap (see createInsertLock). */

@@ -1,8 +1,10 @@
+import { compactLine } from './compact-row.js';
+
 /**
  * The columns of the postbacks table that keyrev writes, in the order of each spool line.
- * Lines are JSONCompactEachRow (a JSON array of values): ClickHouse inserts the same rows 1.6 to
- * 2.1 times faster than as objects (JSONEachRow), and they are less than half the bytes to write
- * and fsync (measured through insertRaw, 20k and 250k rows a batch).
+ * Lines are JSONCompactEachRow (compactLine): inserted 1.6 to 2.1 times faster than the same rows
+ * as objects, and less than half the bytes to write and fsync (measured through insertRaw, 20k
+ * and 250k rows a batch).
  */
 export const postbackColumns = [
   'postback_id',
@@ -36,5 +38,5 @@ export type PostbackRow = Record<(typeof postbackColumns)[number], string | numb
 
 /** One spool line (JSONCompactEachRow, in `postbackColumns` order). */
 export function postbackLine(row: PostbackRow): string {
-  return `${JSON.stringify(postbackColumns.map((column) => row[column]))}\n`;
+  return compactLine(postbackColumns, row);
 }

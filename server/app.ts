@@ -35,6 +35,7 @@ import { parseVisitorIp } from '../ingest/ip.js';
 import { WorkerRowEncoder } from '../ingest/row-encoder.js';
 import { createInsertLock, openPipeline, type IngestPipeline } from '../ingest/pipeline.js';
 import { postbackColumns } from '../ingest/postback-row.js';
+import { clickColumns } from '../ingest/click-rows.js';
 import { migrate } from '../schema/migrate.js';
 import { openWarehouse } from '../warehouse/open.js';
 import { SettingsStore } from '../warehouse/settings-store.js';
@@ -124,6 +125,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const clicks = openPipeline(
     {
       table: 'clicks',
+      columns: clickColumns,
       insertLock,
       dataDir: config.dataDir,
       maxTotalBytes: config.spoolMaxBytes,

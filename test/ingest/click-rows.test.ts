@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClickRecord } from '../../ingest/click-record.js';
-import { createClickRowEncoder } from '../../ingest/click-rows.js';
+import { clickColumns, createClickRowEncoder } from '../../ingest/click-rows.js';
 import { WorkerRowEncoder } from '../../ingest/row-encoder.js';
 
 const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -24,7 +24,12 @@ describe('click rows', () => {
     const encode = createClickRowEncoder({ ipStorage: 'truncated', uniqueWindowMs: 60_000 });
     const out = encode(segment(record(), record({ id: '383751356126593025', q: 'kw=x&cost=1,5', cc: 'de' })));
     expect(out).toMatchObject({ rows: 2, skipped: 0 });
-    const [a, b] = out.data.toString().trimEnd().split('\n').map((l) => JSON.parse(l));
+    // Each line is a JSON array in clickColumns order (JSONCompactEachRow).
+    const [a, b] = out.data
+      .toString()
+      .trimEnd()
+      .split('\n')
+      .map((l) => Object.fromEntries((JSON.parse(l) as unknown[]).map((v, i) => [clickColumns[i], v])));
     expect(a).toMatchObject({
       click_id: '383751356126593024',
       campaign_id: 'camp1',
