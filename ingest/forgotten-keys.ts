@@ -14,6 +14,7 @@ export class ForgottenKeys {
   private readonly filters: { bits: Uint32Array; count: number; newestClickMs: number }[] = [];
   private readonly bitCount: number;
   private readonly hashes: number;
+  /** Conversions of clicks before this may have been forgotten without a trace. */
   private horizon = 0;
 
   constructor(
@@ -39,11 +40,6 @@ export class ForgottenKeys {
     }
     f.count++;
     f.newestClickMs = Math.max(f.newestClickMs, clickMs);
-  }
-
-  /** Conversions of clicks before this may have been forgotten without a trace. */
-  get horizonMs(): number {
-    return this.horizon;
   }
 
   /** Also for a start that loaded only the newest conversions: older clicks' keys were never seen. */

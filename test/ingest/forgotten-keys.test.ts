@@ -15,10 +15,13 @@ describe('forgotten keys (Bloom filters)', () => {
 
   it('drops its oldest filter when all are full and moves the horizon past that filter\'s newest click', () => {
     const forgotten = new ForgottenKeys(100, 2);
+    const never = key(9_999);
     for (let n = 0; n < 200; n++) forgotten.add(key(n), 1_000 + n);
-    expect(forgotten.horizonMs).toBe(0);
+    expect(forgotten.mayHold(never, 0)).toBe(false); // no horizon yet
     forgotten.add(key(200), 5_000);
-    expect(forgotten.horizonMs).toBe(1_100);
+    // The horizon is now 1_100, one past the dropped filter's newest click.
+    expect(forgotten.mayHold(never, 1_099)).toBe(true);
+    expect(forgotten.mayHold(never, 1_100)).toBe(false);
     expect(forgotten.mayHold(key(150), 1_150)).toBe(true);
     expect(forgotten.mayHold(key(200), 5_000)).toBe(true);
   });
