@@ -105,8 +105,8 @@ function decode(text: string): string {
 
 // eslint-disable-next-line no-control-regex
 const controlChars = /[\u0000-\u001f\u007f-\u009f]/g;
-// eslint-disable-next-line no-control-regex
-const hasControlChars = /[\u0000-\u001f\u007f-\u009f]/;
+/** The same class without the g flag, whose test() would otherwise carry lastIndex between calls. */
+const hasControlChars = new RegExp(controlChars.source);
 
 /** Drops control characters and repairs lone surrogates, so every stored value is clean UTF-8 text. */
 export function clean(text: string, maxLength: number): string {
