@@ -6,12 +6,19 @@ import { freePort, repoRoot } from '../test/helpers/process.js';
 
 export { freePort };
 
-/** Starts a TypeScript entry in its own process (through tsx), as `npm start` does. */
-export function startProcess(entry: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', entry], {
+/**
+ * Starts a TypeScript entry in its own process (through tsx), as `npm start` does; a bench client
+ * that talks back through stdin and stdout asks for pipes.
+ */
+export function startProcess(
+  entry: string,
+  env: Record<string, string>,
+  opts: { args?: string[]; pipes?: boolean } = {},
+): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', entry, ...(opts.args ?? [])], {
     cwd: repoRoot,
     env: { ...process.env, KEYREV_LOG_LEVEL: 'warn', UV_THREADPOOL_SIZE: '16', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: opts.pipes ? ['pipe', 'pipe', 'inherit'] : ['ignore', 'inherit', 'inherit'],
   });
 }
 

@@ -7,13 +7,11 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import autocannon from 'autocannon';
 import { buildApp } from '../server/app.js';
 import { loadConfig } from '../server/config.js';
 import { ClickIdGenerator } from '../ingest/click-id.js';
 import { postbackColumns, postbackLine } from '../ingest/postback-row.js';
-import { repoRoot } from '../test/helpers/process.js';
 import { tempDir } from '../test/helpers/temp.js';
 import { adminKey } from './click-helpers.js';
 import { freePort, report, startProcess, waitForOk } from './lib.js';
@@ -120,16 +118,12 @@ const sampler = setInterval(() => {
   const q = Math.min(3, Math.floor(((spool.stats().appended - appended0) / stream.lines) * 4));
   quarters[q] = Math.max(quarters[q]!, process.memoryUsage().rss - rss0);
 }, 100);
-const client = spawn(process.execPath, ['--import', 'tsx', 'bench/send-ndjson.ts', stream.file, `http://127.0.0.1:${config.port}/postbacks`], {
-  cwd: repoRoot,
-  env: { ...process.env, KEYREV_ADMIN_KEY: adminKey },
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
+const client = startProcess('bench/send-ndjson.ts', { KEYREV_ADMIN_KEY: adminKey }, { args: [stream.file, `http://127.0.0.1:${config.port}/postbacks`], pipes: true });
 let answerText = '';
-client.stdout.on('data', (chunk: Buffer) => (answerText += chunk.toString()));
+client.stdout!.on('data', (chunk: Buffer) => (answerText += chunk.toString()));
 await new Promise((resolve) => setTimeout(resolve, 3_000)); // the client's start-up
 const t0 = performance.now();
-client.stdin.end();
+client.stdin!.end();
 await once(client, 'close');
 const answer = JSON.parse(answerText) as { accepted: number; rejected: number };
 await app.keyrev.postbacks.flusher.drain();
