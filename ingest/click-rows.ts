@@ -41,8 +41,8 @@ type ClickRow = Record<(typeof clickColumns)[number], unknown>;
 /**
  * Turns a spool segment of click records into the ClickHouse insert payload (JSONCompactEachRow
  * lines in `clickColumns` order): query parameters mapped to columns, user agent, bot flag,
- * country and unique flag added. Records are handled in order, so the unique flag follows arrival order.
- * A line that is not a record (it cannot happen short of disk damage) is skipped and counted.
+ * country and unique flag added. Records are handled in order, so the unique flag follows
+ * arrival order. A line that is not a record (it cannot happen short of disk damage) is skipped and counted.
  */
 export function createClickRowEncoder(opts: ClickRowOptions) {
   const enrich = createEnricher(opts.geoDatabase ? { geoDatabase: opts.geoDatabase } : {});
