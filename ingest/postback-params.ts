@@ -68,76 +68,98 @@ export interface PostbackFields {
   extra: Record<string, string>;
 }
 
+/** Where a parameter name is read: the field, and its rank among that field's names (0 is read first). */
+type NameIndex = ReadonlyMap<string, readonly { field: PostbackField; rank: number }[]>;
+
+const fieldsInOrder = Object.keys(defaultPostbackParams) as PostbackField[];
+
 /**
  * Reads a postback's fields from its parameters (query, form or JSON body, merged; names compared
  * in lower case) with the network's names and status codes. A value that is an unfilled macro
- * counts as absent: `payout={payout}` is no payout, not a bad one.
+ * counts as absent: `payout={payout}` is no payout, not a bad one. Each field takes the value of
+ * its first-ranked name present; parameters are walked once (this runs for every NDJSON line).
  */
 export function readPostback(params: ReadonlyMap<string, string>, network: Network | undefined): PostbackFields | Refusal {
-  const lower = new Map<string, string>();
-  for (const [name, value] of params) {
+  const index = network ? indexOf(network) : defaultIndex;
+  const value: Partial<Record<PostbackField, string>> = {};
+  const rank: Partial<Record<PostbackField, number>> = {};
+  /** The lower-case name each field was read from, left out of the stored parameters. */
+  const from: Partial<Record<PostbackField, string>> = {};
+  for (const [name, raw] of params) {
     const key = name.toLowerCase();
-    const trimmed = value.trim();
-    if (trimmed !== '' && !lower.has(key) && !isUnfilledMacro(trimmed)) lower.set(key, trimmed);
-  }
-  const names = network ? namesOf(network) : defaultPostbackParams;
-  /** The lower-case names a field was read from, left out of the stored parameters. */
-  const used: string[] = [];
-  const find = (field: PostbackField): string | undefined => {
-    for (const name of names[field]) {
-      const value = lower.get(name);
-      if (value !== undefined) {
-        used.push(name);
-        return value;
+    const targets = index.get(key);
+    if (targets === undefined) continue;
+    const trimmed = raw.trim();
+    if (trimmed === '' || isUnfilledMacro(trimmed)) continue;
+    // Strictly better only: of two parameters with the same name in another case, the first counts.
+    for (const t of targets) {
+      if (t.rank < (rank[t.field] ?? Infinity)) {
+        rank[t.field] = t.rank;
+        value[t.field] = trimmed;
+        from[t.field] = key;
       }
     }
-    return undefined;
-  };
+  }
 
-  const rawClickId = find('clickId');
+  const rawClickId = value.clickId;
   if (rawClickId === undefined) return refuse(400, 'missing_click_id', 'missing click id');
   const clickId = parseClickId(rawClickId);
   if (clickId === undefined) return refuse(400, 'bad_click_id', `bad click id: ${preview(rawClickId)}`);
 
-  const rawAmount = find('amount');
+  const rawAmount = value.amount;
   const amountMicros = rawAmount === undefined ? undefined : parseAmount(rawAmount);
   if (rawAmount !== undefined && amountMicros === undefined) return refuse(400, 'bad_amount', `bad amount: ${preview(rawAmount)}`);
 
-  const rawStatus = find('status');
+  const rawStatus = value.status;
   const status = rawStatus === undefined ? 'sale' : statusOf(rawStatus, network);
   if (status === undefined) return refuse(400, 'unknown_status', `unknown status: ${preview(rawStatus!)} (map it in the network's statusMap)`);
 
-  const rawCurrency = find('currency');
+  const rawCurrency = value.currency;
   if (rawCurrency !== undefined && !currencyPattern.test(rawCurrency)) return refuse(400, 'bad_currency', `bad currency: ${preview(rawCurrency)}`);
   const currency = (rawCurrency ?? network?.currency ?? '').toUpperCase();
 
-  const txid = find('txid') ?? '';
+  const txid = value.txid ?? '';
   if (txid.length > postbackLimits.txid) return refuse(400, 'bad_txid', `transaction id longer than ${postbackLimits.txid} characters`);
-  const type = find('type') ?? '';
+  const type = value.type ?? '';
   if (type.length > postbackLimits.type) return refuse(400, 'bad_type', `conversion type longer than ${postbackLimits.type} characters`);
 
+  const used = Object.values(from);
   const extra: Record<string, string> = {};
   let kept = 0;
-  for (const [name, value] of params) {
+  for (const [name, raw] of params) {
     const key = name.toLowerCase();
-    if (secretParams.has(key) || used.includes(key) || name in extra) continue;
+    if (secretParams.has(key) || used.includes(key)) continue;
     if (kept++ >= postbackLimits.storedParams) break;
-    extra[name] = value.slice(0, postbackLimits.storedValue);
+    extra[name] = raw.length > postbackLimits.storedValue ? raw.slice(0, postbackLimits.storedValue) : raw;
   }
   return { clickId, amountMicros, txid, status, currency, type, extra };
 }
 
-const lowerNames = new WeakMap<Network, Record<PostbackField, readonly string[]>>();
-
-/** A network's parameter names per field, lower-cased once (names are compared in lower case). */
-function namesOf(network: Network): Record<PostbackField, readonly string[]> {
-  let names = lowerNames.get(network);
-  if (!names) {
-    const of = (field: PostbackField) => (network.params[field] ?? defaultPostbackParams[field]).map((n) => n.toLowerCase());
-    names = { clickId: of('clickId'), amount: of('amount'), txid: of('txid'), status: of('status'), currency: of('currency'), type: of('type') };
-    lowerNames.set(network, names);
+function nameIndex(names: Record<PostbackField, readonly string[]>): NameIndex {
+  const index = new Map<string, { field: PostbackField; rank: number }[]>();
+  for (const field of fieldsInOrder) {
+    names[field].forEach((name, rank) => {
+      const key = name.toLowerCase();
+      const targets = index.get(key) ?? [];
+      // A name listed twice for one field counts at its first place.
+      if (!targets.some((t) => t.field === field)) targets.push({ field, rank });
+      index.set(key, targets);
+    });
   }
-  return names;
+  return index;
+}
+
+const defaultIndex = nameIndex(defaultPostbackParams);
+const networkIndexes = new WeakMap<Network, NameIndex>();
+
+/** A network's names per field (its own, else the defaults), indexed once per settings object. */
+function indexOf(network: Network): NameIndex {
+  let index = networkIndexes.get(network);
+  if (!index) {
+    index = nameIndex(Object.fromEntries(fieldsInOrder.map((f) => [f, network.params[f] ?? defaultPostbackParams[f]])) as Record<PostbackField, readonly string[]>);
+    networkIndexes.set(network, index);
+  }
+  return index;
 }
 
 function statusOf(raw: string, network: Network | undefined): ConversionStatus | undefined {
