@@ -1,7 +1,7 @@
 import type { Outcome } from './conversion-ledger.js';
 import { ndjsonLines } from './ndjson-lines.js';
 import { isRefusal, type Refusal } from './postback-params.js';
-import { jsonParams, type Accepted, type Caller, type PostbackIngest } from './postbacks.js';
+import { jsonParams, type Accepted, type Caller, type PostbackIngest, type Unrecorded } from './postbacks.js';
 
 export const bulkLimits = {
   maxLineBytes: 16 * 1024,
@@ -44,47 +44,49 @@ export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body:
     if (result.errors.length < bulkLimits.listedErrors) result.errors.push({ line, reason });
     else result.errorsTruncated = true;
   };
-  // Lines keep being read while earlier ones wait for their fsync; past the bound, reading waits.
+  // Batches keep being read while earlier ones wait for their fsync; past the bound, reading waits.
   let unsettled = 0;
   let wake: { below: number; resolve: () => void } | undefined;
-  const settled = () => {
-    unsettled--;
+  const settled = (lines: number) => {
+    unsettled -= lines;
     if (wake && unsettled <= wake.below) {
       const { resolve } = wake;
       wake = undefined;
       resolve();
     }
   };
-  const settle = (line: number, r: Accepted | Refusal) => {
-    if (isRefusal(r)) reject(line, r.message);
+  const count = (line: number, r: Accepted | Refusal | Unrecorded) => {
+    if ('unrecorded' in r) reject(line, `${r.unrecorded}: send this line again`);
+    else if (isRefusal(r)) reject(line, r.message);
     else if (!r.durable) reject(line, 'spool full, not recorded: send this line again');
     else result[counted[r.outcome]]++;
-    settled();
   };
   const waitUntilBelow = (below: number) => new Promise<void>((resolve) => (wake = { below, resolve }));
-  for await (const { line, text } of ndjsonLines(body, bulkLimits.maxLineBytes)) {
-    result.lines = line;
-    if (text === undefined) {
-      reject(line, `line longer than ${bulkLimits.maxLineBytes} bytes`);
-      continue;
+  for await (const lines of ndjsonLines(body, bulkLimits.maxLineBytes)) {
+    const batch: { params: Map<string, string>; source: string; line: number }[] = [];
+    for (const { line, text } of lines) {
+      const params = text === undefined ? undefined : jsonParams(text);
+      if (text === undefined) reject(line, `line longer than ${bulkLimits.maxLineBytes} bytes`);
+      else if (!params) reject(line, 'not a JSON object');
+      else batch.push({ params, source: `/postbacks line ${line}`, line });
     }
-    const params = jsonParams(text);
-    if (!params) {
-      reject(line, 'not a JSON object');
-      continue;
-    }
-    // accept() decides synchronously (duplicates and order are settled here); only durability is awaited.
-    unsettled++;
-    void ingest.accept(caller, params, `/postbacks line ${line}`).then(
-      (r) => settle(line, r),
-      // Only a ClickHouse lookup (a conversion of a click older than the ledger keeps) can fail.
+    result.lines = lines.at(-1)!.line;
+    if (batch.length === 0) continue;
+    // acceptMany decides synchronously (duplicates and order are settled here); only durability is awaited.
+    unsettled += batch.length;
+    void ingest.acceptMany(caller, batch).then(
+      (answers) => {
+        answers.forEach((r, i) => count(batch[i]!.line, r));
+        settled(batch.length);
+      },
+      // acceptMany answers every line, failures included; this only keeps a bug from hanging the stream.
       () => {
-        reject(line, 'ClickHouse could not be asked about this older conversion: send this line again');
-        settled();
+        for (const { line } of batch) reject(line, 'not recorded: send this line again');
+        settled(batch.length);
       },
     );
     if (unsettled >= bulkLimits.inFlight) await waitUntilBelow(bulkLimits.inFlight / 2);
-    if (line % 1_000 === 0) await ingest.keepPace(bulkLimits.maxBacklogBytes);
+    await ingest.keepPace(bulkLimits.maxBacklogBytes);
   }
   if (unsettled > 0) await waitUntilBelow(0);
   result.errors.sort((a, b) => a.line - b.line);

@@ -4,12 +4,12 @@ import type { Network } from '../admin/network-schema.js';
 import { sha256 } from '../server/auth.js';
 import type { Metrics } from '../server/metrics.js';
 import { clickIdMs, type ClickIdGenerator } from './click-id.js';
-import { conversionKey, type ConversionLedger, type Outcome, type StoredConversion } from './conversion-ledger.js';
+import { conversionKey, type ConversionLedger, type Decision, type Outcome, type StoredConversion } from './conversion-ledger.js';
 import { ipAllowlist } from './ip-allowlist.js';
 import { formatMicros } from './money.js';
 import type { PostbackLog } from './postback-log.js';
-import { postbackLine, type PostbackRow } from './postback-row.js';
-import { isRefusal, readPostback, refuse, type Refusal } from './postback-params.js';
+import { postbackLine } from './postback-row.js';
+import { isRefusal, readPostback, refuse, type PostbackFields, type Refusal } from './postback-params.js';
 import { clean, parseQuery } from './query-string.js';
 import type { Spool } from './spool.js';
 
@@ -33,6 +33,20 @@ export interface PostbackAuth {
 }
 
 export type Accepted = { outcome: Outcome; postbackId: string; durable: boolean };
+
+/** A postback of a batch left unrecorded because ClickHouse could not be asked about it: sent again later, it is decided then. */
+export type Unrecorded = { unrecorded: string };
+
+/** A postback's fields as read, with the account currency filled in and its conversion's key. */
+type Postback = PostbackFields & { key: string; clickMs: number };
+
+/** A postback decided from memory: its spool line, and the decision to take back if the line is lost. */
+interface Decided {
+  key: string;
+  decision: Decision;
+  line: string;
+  postbackId: string;
+}
 
 export interface PostbackDeps {
   findNetwork(slug: string): Network | undefined;
@@ -92,25 +106,74 @@ export class PostbackIngest {
 
   /** One postback's parameters from an authorized caller; resolves once it is durable. */
   async accept(caller: Caller, params: ReadonlyMap<string, string>, source: string): Promise<Accepted | Refusal> {
+    const fields = this.read(caller, params, source);
+    return isRefusal(fields) ? fields : this.acceptFields(caller, fields);
+  }
+
+  /**
+   * The postbacks of one caller in order (a batch of NDJSON lines). Those the ledger can decide
+   * from memory are decided at once and go to the spool in one append; the others wait for their
+   * ClickHouse lookup as single ones do (a later line of the same conversion waits with them, so
+   * the order holds). Resolves with each one's answer once it is durable (or could not be).
+   */
+  async acceptMany(caller: Caller, batch: readonly { params: ReadonlyMap<string, string>; source: string }[]): Promise<(Accepted | Refusal | Unrecorded)[]> {
+    const answers: (Accepted | Refusal | Unrecorded | Promise<Accepted | Unrecorded>)[] = [];
+    const decided: Decided[] = [];
+    /** Where each decided postback's answer goes in `answers`. */
+    const places: number[] = [];
+    for (const { params, source } of batch) {
+      const fields = this.read(caller, params, source);
+      if (isRefusal(fields)) answers.push(fields);
+      else if (!this.deps.ledger.knows(fields.key, fields.clickMs)) {
+        // Only the lookup can fail (WarehouseError); the other lines of the batch stand.
+        answers.push(this.acceptFields(caller, fields).catch(() => ({ unrecorded: 'ClickHouse could not be asked about this older conversion' })));
+      }
+      else {
+        places.push(answers.length);
+        answers.push(undefined as never);
+        decided.push(this.decide(caller, fields));
+      }
+    }
+    if (decided.length > 0) {
+      const durable = await this.deps.spool.append(decided.map((d) => d.line).join(''), decided.length);
+      this.settle(caller, decided, durable).forEach((answer, i) => (answers[places[i]!] = answer));
+    }
+    // Most batches have nothing to wait for; Promise.all would still make a promise per line.
+    return answers.some((a) => a instanceof Promise) ? Promise.all(answers) : (answers as (Accepted | Refusal | Unrecorded)[]);
+  }
+
+  /** Reads a postback's fields; a refusal is logged and counted here. */
+  private read(caller: Caller, params: ReadonlyMap<string, string>, source: string): Postback | Refusal {
+    const d = this.deps;
+    const fields = readPostback(params, caller.network);
+    if (isRefusal(fields)) return this.refused(fields, caller.network?.slug ?? '', caller.ip, source);
+    const currency = fields.currency || d.rates.accountCurrency;
+    if (!d.rates.has(currency)) {
+      d.log.add({ kind: 'warning', reason: 'no_rate', message: `no exchange rate for ${currency}: revenue counted as 0 until rates are loaded`, network: caller.network?.slug ?? '', ip: caller.ip, source });
+      d.metrics.postbackWarnings.inc({ reason: 'no_rate' });
+    }
+    const { clickId, amountMicros, txid, status, type, extra } = fields;
+    return { clickId, amountMicros, txid, status, currency, type, extra, key: conversionKey(clickId, type, txid), clickMs: clickIdMs(clickId) };
+  }
+
+  private async acceptFields(caller: Caller, fields: Postback): Promise<Accepted> {
+    // Throws WarehouseError while ClickHouse cannot answer: a 503, and the network retries later.
+    if (!this.deps.ledger.knows(fields.key, fields.clickMs)) await this.lookUp(fields.key, fields.clickId);
+    const decided = this.decide(caller, fields);
+    const durable = await this.deps.spool.append(decided.line);
+    return this.settle(caller, [decided], durable)[0]!;
+  }
+
+  /** What the postback does to its conversion, and its spool line; synchronous, so retries racing on the event loop cannot both count. */
+  private decide(caller: Caller, fields: Postback): Decided {
     const d = this.deps;
     const network = caller.network;
     const slug = network?.slug ?? '';
-    const fields = readPostback(params, network);
-    if (isRefusal(fields)) return this.refused(fields, slug, caller.ip, source);
-
-    const currency = fields.currency || d.rates.accountCurrency;
-    if (!d.rates.has(currency)) {
-      d.log.add({ kind: 'warning', reason: 'no_rate', message: `no exchange rate for ${currency}: revenue counted as 0 until rates are loaded`, network: slug, ip: caller.ip, source });
-      d.metrics.postbackWarnings.inc({ reason: 'no_rate' });
-    }
-    const key = conversionKey(fields.clickId, fields.type, fields.txid);
-    const clickMs = clickIdMs(fields.clickId);
-    // Throws WarehouseError while ClickHouse cannot answer: a 503, and the network retries later.
-    if (!d.ledger.knows(key, clickMs)) await this.lookUp(key, fields.clickId);
+    const { key, currency } = fields;
     const { id, ms } = d.ids.next();
     const decision = d.ledger.decide({
       key,
-      clickMs,
+      clickMs: fields.clickMs,
       status: fields.status,
       amountMicros: fields.amountMicros,
       currency,
@@ -123,7 +186,7 @@ export class PostbackIngest {
     const replaces = decision.outcome === 'transition' || decision.outcome === 'update' || decision.outcome === 'add' ? decision.prev : undefined;
     const next = decision.next;
     const postbackId = id.toString();
-    const row: PostbackRow = {
+    const line = postbackLine({
       postback_id: postbackId,
       received_at: ms,
       click_id: fields.clickId.toString(),
@@ -149,11 +212,24 @@ export class PostbackIngest {
       prev_amount: formatMicros(replaces?.amountMicros ?? 0n),
       prev_currency: replaces?.currency ?? '',
       prev_revenue: formatMicros(replaces?.revenueMicros ?? 0n),
-    };
-    const durable = await d.spool.append(postbackLine(row));
-    if (!durable) d.ledger.undo(key, decision);
-    d.metrics.postbacks.inc({ network: slug, result: durable ? decision.outcome : 'lost' });
-    return { outcome: decision.outcome, postbackId, durable };
+    });
+    return { key, decision, line, postbackId };
+  }
+
+  /**
+   * Answers postbacks whose append is done. Not durable: their decisions are taken back, newest
+   * first (a later one of the same conversion was made on top of an earlier one).
+   */
+  private settle(caller: Caller, decided: readonly Decided[], durable: boolean): Accepted[] {
+    if (!durable) for (let i = decided.length - 1; i >= 0; i--) this.deps.ledger.undo(decided[i]!.key, decided[i]!.decision);
+    const counts = new Map<Outcome | 'lost', number>();
+    for (const { decision } of decided) {
+      const result = durable ? decision.outcome : 'lost';
+      counts.set(result, (counts.get(result) ?? 0) + 1);
+    }
+    const network = caller.network?.slug ?? '';
+    for (const [result, n] of counts) this.deps.metrics.postbacks.inc({ network, result }, n);
+    return decided.map(({ decision, postbackId }) => ({ outcome: decision.outcome, postbackId, durable }));
   }
 
   private lookUp(key: string, clickId: bigint): Promise<void> {

@@ -37,6 +37,8 @@ export interface SpoolStats {
 
 interface Waiter {
   resolve(durable: boolean): void;
+  /** The records (lines) of its append. */
+  records: number;
 }
 
 interface Segment {
@@ -113,20 +115,21 @@ export class Spool {
   }
 
   /**
-   * Appends one record (a complete line ending in \n; text, so a batch is encoded once). Resolves true once it is on disk,
-   * false when it could not be kept (disk limit reached or a write error): the caller goes on
-   * (a visitor is redirected all the same) and the loss is counted.
+   * Appends records: complete lines, each ending in \n (text, so a batch is encoded once), kept
+   * or lost together. Resolves true once they are on disk, false when they could not be kept
+   * (disk limit reached or a write error): the caller goes on (a visitor is redirected all the
+   * same) and the loss is counted.
    */
-  append(line: string): Promise<boolean> {
-    const bytes = Buffer.byteLength(line);
+  append(lines: string, records = 1): Promise<boolean> {
+    const bytes = Buffer.byteLength(lines);
     if (this.closed || this.totalBytes() + this.pendingBytes + bytes > this.opts.maxTotalBytes) {
-      this.dropped++;
+      this.dropped += records;
       return Promise.resolve(false);
     }
     if (this.pending.length === 0) this.pendingSince = Date.now();
-    this.pending.push(line);
+    this.pending.push(lines);
     this.pendingBytes += bytes;
-    const done = new Promise<boolean>((resolve) => this.waiters.push({ resolve }));
+    const done = new Promise<boolean>((resolve) => this.waiters.push({ resolve, records }));
     this.scheduleWrite();
     return done;
   }
@@ -230,7 +233,7 @@ export class Spool {
       a.fd ??= fs.openSync(a.file, 'a');
       writeAllSync(a.fd, batch);
     } catch {
-      this.dropped += waiters.length;
+      this.dropped += recordsOf(waiters);
       // Cut off whatever part of the batch did reach the file, so the segment stays whole lines.
       if (a.fd !== undefined) {
         try {
@@ -253,8 +256,8 @@ export class Spool {
         fs.closeSync(a.fd);
         a.fd = undefined;
       }
-      if (err) this.dropped += waiters.length;
-      else this.appended += waiters.length;
+      if (err) this.dropped += recordsOf(waiters);
+      else this.appended += recordsOf(waiters);
       for (const w of waiters) w.resolve(!err);
       for (const done of this.syncsDone.splice(0)) done();
       this.writePending();
@@ -303,6 +306,12 @@ function nextSegmentSeq(previous: number): number {
 
 function segmentPath(dir: string, seq: number): string {
   return path.join(dir, `${String(seq).padStart(16, '0')}.jsonl`);
+}
+
+function recordsOf(waiters: readonly Waiter[]): number {
+  let n = 0;
+  for (const w of waiters) n += w.records;
+  return n;
 }
 
 function writeAllSync(fd: number, data: Buffer): void {

@@ -4,13 +4,13 @@ import { ndjsonLines, type NdjsonLine } from '../../ingest/ndjson-lines.js';
 
 async function collect(chunks: (string | Buffer)[], max: number): Promise<NdjsonLine[]> {
   const out: NdjsonLine[] = [];
-  for await (const line of ndjsonLines(
+  for await (const batch of ndjsonLines(
     (async function* () {
       yield* chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c));
     })(),
     max,
   ))
-    out.push(line);
+    out.push(...batch);
   return out;
 }
 

@@ -86,6 +86,25 @@ describe('postbacks across an outage and a restart', () => {
       });
       expect(res.json()).toMatchObject({ lines: 28, accepted: 14, duplicates: 14, rejected: 0 });
       expect(lookups() - before).toBe(1);
+
+      // ClickHouse down: a line that needs a lookup is answered "send again"; the rest of its batch is recorded.
+      flaky.down = true;
+      const fresh = new ClickIdGenerator(4).next().id.toString();
+      const down = await second.app.inject({
+        method: 'POST',
+        url: '/postbacks',
+        headers: { 'content-type': 'application/x-ndjson', ...adminAuth },
+        payload: `${JSON.stringify({ cid: clicks[0], txid: 'while-down' })}\n${JSON.stringify({ cid: fresh, txid: 'while-down' })}\n`,
+      });
+      flaky.down = false;
+      expect(down.json()).toMatchObject({
+        lines: 2,
+        accepted: 1,
+        rejected: 1,
+        errors: [{ line: 1, reason: 'ClickHouse could not be asked about this older conversion: send this line again' }],
+      });
+      expect(await send(clicks[0]!, 'txid=while-down')).toBe('new');
+      expect(await send(fresh, 'txid=while-down')).toBe('duplicate');
     } finally {
       await second.app.close();
     }
