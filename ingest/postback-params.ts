@@ -68,10 +68,24 @@ export interface PostbackFields {
   extra: Record<string, string>;
 }
 
-/** Where a parameter name is read: the field, and its rank among that field's names (0 is read first). */
-type NameIndex = ReadonlyMap<string, readonly { field: PostbackField; rank: number }[]>;
+/** Where a parameter name is read: the field (its place in fieldsInOrder), and its rank among that field's names (0 is read first). */
+type NameIndex = ReadonlyMap<string, readonly { field: number; rank: number }[]>;
 
 const fieldsInOrder = Object.keys(defaultPostbackParams) as PostbackField[];
+const slot = Object.fromEntries(fieldsInOrder.map((f, i) => [f, i])) as Record<PostbackField, number>;
+
+/**
+ * readPostback's working space, one entry per field: the value found, the rank of the name it
+ * came from, and that name. readPostback runs to completion, so one set serves every call, and a
+ * bulk stream's lines allocate none.
+ */
+const found = {
+  value: fieldsInOrder.map((): string | undefined => undefined),
+  rank: new Float64Array(fieldsInOrder.length),
+  from: fieldsInOrder.map((): string | undefined => undefined),
+  /** Every parameter's name in lower case, in the order of the parameters. */
+  keys: [] as string[],
+};
 
 /**
  * Reads a postback's fields from its parameters (query, form or JSON body, merged; names compared
@@ -81,64 +95,67 @@ const fieldsInOrder = Object.keys(defaultPostbackParams) as PostbackField[];
  */
 export function readPostback(params: ReadonlyMap<string, string>, network: Network | undefined): PostbackFields | Refusal {
   const index = network ? indexOf(network) : defaultIndex;
-  const value: Partial<Record<PostbackField, string>> = {};
-  const rank: Partial<Record<PostbackField, number>> = {};
-  /** The lower-case name each field was read from, left out of the stored parameters. */
-  const from: Partial<Record<PostbackField, string>> = {};
-  for (const [name, raw] of params) {
+  const { value, rank, from, keys } = found;
+  value.fill(undefined);
+  rank.fill(Infinity);
+  from.fill(undefined);
+  keys.length = 0;
+  // forEach, not for-of: no [name, value] pair is made per parameter.
+  params.forEach((raw, name) => {
     const key = name.toLowerCase();
+    keys.push(key);
     const targets = index.get(key);
-    if (targets === undefined) continue;
+    if (targets === undefined) return;
     const trimmed = raw.trim();
-    if (trimmed === '' || isUnfilledMacro(trimmed)) continue;
+    if (trimmed === '' || isUnfilledMacro(trimmed)) return;
     // Strictly better only: of two parameters with the same name in another case, the first counts.
     for (const t of targets) {
-      if (t.rank < (rank[t.field] ?? Infinity)) {
+      if (t.rank < rank[t.field]!) {
         rank[t.field] = t.rank;
         value[t.field] = trimmed;
         from[t.field] = key;
       }
     }
-  }
+  });
 
-  const rawClickId = value.clickId;
+  const rawClickId = value[slot.clickId];
   if (rawClickId === undefined) return refuse(400, 'missing_click_id', 'missing click id');
   const clickId = parseClickId(rawClickId);
   if (clickId === undefined) return refuse(400, 'bad_click_id', `bad click id: ${preview(rawClickId)}`);
 
-  const rawAmount = value.amount;
+  const rawAmount = value[slot.amount];
   const amountMicros = rawAmount === undefined ? undefined : parseAmount(rawAmount);
   if (rawAmount !== undefined && amountMicros === undefined) return refuse(400, 'bad_amount', `bad amount: ${preview(rawAmount)}`);
 
-  const rawStatus = value.status;
+  const rawStatus = value[slot.status];
   const status = rawStatus === undefined ? 'sale' : statusOf(rawStatus, network);
   if (status === undefined) return refuse(400, 'unknown_status', `unknown status: ${preview(rawStatus!)} (map it in the network's statusMap)`);
 
-  const rawCurrency = value.currency;
+  const rawCurrency = value[slot.currency];
   if (rawCurrency !== undefined && !currencyPattern.test(rawCurrency)) return refuse(400, 'bad_currency', `bad currency: ${preview(rawCurrency)}`);
   const currency = (rawCurrency ?? network?.currency ?? '').toUpperCase();
 
-  const txid = value.txid ?? '';
+  const txid = value[slot.txid] ?? '';
   if (txid.length > postbackLimits.txid) return refuse(400, 'bad_txid', `transaction id longer than ${postbackLimits.txid} characters`);
-  const type = value.type ?? '';
+  const type = value[slot.type] ?? '';
   if (type.length > postbackLimits.type) return refuse(400, 'bad_type', `conversion type longer than ${postbackLimits.type} characters`);
 
-  const used = Object.values(from);
   const extra: Record<string, string> = {};
   let kept = 0;
-  for (const [name, raw] of params) {
-    const key = name.toLowerCase();
-    if (secretParams.has(key) || used.includes(key)) continue;
-    if (kept++ >= postbackLimits.storedParams) break;
+  let i = 0;
+  params.forEach((raw, name) => {
+    const key = keys[i++]!;
+    if (kept >= postbackLimits.storedParams || secretParams.has(key) || from.includes(key)) return;
+    kept++;
     extra[name] = raw.length > postbackLimits.storedValue ? raw.slice(0, postbackLimits.storedValue) : raw;
-  }
+  });
   return { clickId, amountMicros, txid, status, currency, type, extra };
 }
 
 function nameIndex(names: Record<PostbackField, readonly string[]>): NameIndex {
-  const index = new Map<string, { field: PostbackField; rank: number }[]>();
-  for (const field of fieldsInOrder) {
-    names[field].forEach((name, rank) => {
+  const index = new Map<string, { field: number; rank: number }[]>();
+  for (const [field, f] of fieldsInOrder.entries()) {
+    names[f].forEach((name, rank) => {
       const key = name.toLowerCase();
       const targets = index.get(key) ?? [];
       // A name listed twice for one field counts at its first place.
