@@ -50,9 +50,11 @@ export function clickIdMs(id: bigint): number {
   return Number(id >> (nodeBits + sequenceBits)) + clickIdEpochMs;
 }
 
+const decimalId = /^[1-9][0-9]{0,19}$/;
+
 /** Parses a decimal click id as sent back by a network; undefined when it cannot be one. */
 export function parseClickId(text: string): bigint | undefined {
-  if (!/^[1-9][0-9]{0,19}$/.test(text)) return undefined;
+  if (!decimalId.test(text)) return undefined;
   const id = BigInt(text);
   return id < 1n << 63n ? id : undefined;
 }

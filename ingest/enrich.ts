@@ -30,6 +30,7 @@ export interface EnrichInput {
  * The bundled IP-to-country data: RIR whois, geofeed and ASN data (CC BY 4.0, NRO), in the
  * MaxMind format, read with mmdb-lib (a few microseconds a lookup).
  */
+const countryCode = /^[A-Z]{2}$/;
 const bundledGeoDatabase = createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb');
 
 type UaFacts = Omit<ClickEnrichment, 'country'>;
@@ -55,7 +56,7 @@ export function createEnricher(opts: EnricherOptions = {}): (input: EnrichInput)
   function country(ip: VisitorIp, hint: string | undefined): string {
     const code = hint?.trim().toUpperCase();
     // XX and T1 are Cloudflare's "unknown" and "Tor": no country.
-    if (code && /^[A-Z]{2}$/.test(code) && code !== 'XX' && code !== 'T1') return code;
+    if (code && countryCode.test(code) && code !== 'XX' && code !== 'T1') return code;
     // Private, loopback and documentation ranges have no country (the data maps some of them anyway).
     if (!ip.isPublic) return '';
     const rec = geo.get(ip.text);

@@ -87,7 +87,7 @@ export function findParam(
 }
 
 function decode(text: string): string {
-  const spaced = text.includes('+') ? text.replace(/\+/g, ' ') : text;
+  const spaced = text.includes('+') ? text.replaceAll('+', ' ') : text;
   if (!spaced.includes('%')) return spaced;
   try {
     return decodeURIComponent(spaced);
