@@ -50,15 +50,20 @@ export class ForgottenKeys {
   /** Whether the key of a conversion of a click at clickMs may have been forgotten. */
   mayHold(key: string, clickMs: number): boolean {
     if (clickMs < this.horizon) return true;
-    if (this.filters.length === 0) return false;
-    const [h1, h2] = hash(key);
-    return this.filters.some((f) => {
-      for (let i = 0; i < this.hashes; i++) {
+    // A filter holds keys of clicks up to its newest: a postback for a newer click skips it, and
+    // when it skips them all (a stream of fresh sales) the key is not even hashed.
+    let h: [number, number] | undefined;
+    for (const f of this.filters) {
+      if (clickMs > f.newestClickMs) continue;
+      const [h1, h2] = (h ??= hash(key));
+      let all = true;
+      for (let i = 0; i < this.hashes && all; i++) {
         const bit = (h1 + i * h2) % this.bitCount;
-        if ((f.bits[bit >>> 5]! & (1 << (bit & 31))) === 0) return false;
+        all = (f.bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
       }
-      return true;
-    });
+      if (all) return true;
+    }
+    return false;
   }
 }
 
