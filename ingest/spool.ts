@@ -8,7 +8,12 @@ import path from 'node:path';
  * Records are appended to the active segment file and acknowledged only after an fdatasync
  * (group commit: the appends of one event-loop turn share one write and one sync). The write
  * itself is a synchronous copy into the page cache; only the fdatasync runs off the main
- * thread, and up to a few of them overlap, so a sync in flight never stalls the next batch. A flusher
+ * thread, and up to a few of them overlap, so a sync in flight never stalls the next batch.
+ * The file is laid out ahead of its records (zeros, in growing steps): a write inside it leaves
+ * the file's size as it was, so its fdatasync has no metadata to commit. Measured on this
+ * project's machine: 0.16 ms instead of 0.41 ms on an idle disk, 0.8 instead of 1.25 ms under
+ * single-postback load, which then went from ~11k to ~13k per second. Sealing cuts the zeros off;
+ * after a crash, start-up cuts a segment at its first zero byte (see trimTornTail). A flusher
  * seals the active segment and inserts each sealed segment whole, with an insert deduplication
  * token made of the spool's id and the segment number, then deletes it. A crash at any point
  * leaves the segment on disk; start-up replays it with the same token, and ClickHouse stores it
@@ -51,6 +56,8 @@ interface Segment {
 
 interface ActiveSegment extends Segment {
   fd: number | undefined;
+  /** The file's size: records end at `bytes`, zeros laid out ahead of them fill the rest. */
+  allocated: number;
   /** fdatasyncs still running on this file: it is closed only once they are done. */
   syncing: number;
   sealed: boolean;
@@ -58,6 +65,10 @@ interface ActiveSegment extends Segment {
 
 /** Overlapping fdatasyncs: two measured best (one leaves the disk idle between batches, more only add syncs). */
 const maxSyncsInFlight = 2;
+
+/** Zeros laid out ahead of the records: the first step, doubling up to the last. */
+const layoutSteps = { first: 64 * 1024, max: 4 * 1024 * 1024 };
+const zeros = Buffer.alloc(layoutSteps.max);
 
 const segmentPattern = /^(\d{12,16})\.jsonl$/;
 
@@ -149,8 +160,10 @@ export class Spool {
     return `${this.id}-${segment.seq}`;
   }
 
-  read(segment: Segment): Promise<Buffer> {
-    return fs.promises.readFile(segment.file);
+  async read(segment: Segment): Promise<Buffer> {
+    // Only the records: a segment sealed without its zeros cut off (the cut failed) reads the same.
+    const data = await fs.promises.readFile(segment.file);
+    return data.length > segment.bytes ? data.subarray(0, segment.bytes) : data;
   }
 
   /** Called once ClickHouse acknowledged the segment. */
@@ -196,8 +209,7 @@ export class Spool {
       this.writePending();
     }
     const a = this.active;
-    if (a.fd !== undefined) fs.closeSync(a.fd);
-    a.fd = undefined;
+    if (a.fd !== undefined) closeSegment(a);
     // Segments may run ahead of the clock (more than one a millisecond): the next run starts after them.
     fs.writeFileSync(path.join(this.opts.dir, seqFile), String(a.seq));
   }
@@ -230,14 +242,17 @@ export class Spool {
     this.waiters = [];
     const a = this.active;
     try {
-      a.fd ??= fs.openSync(a.file, 'a');
-      writeAllSync(a.fd, batch);
+      // 'wx': a segment number is never reused, so an existing file is never written over.
+      a.fd ??= fs.openSync(a.file, 'wx');
+      layOut(a, batch.length);
+      writeAllSync(a.fd, batch, a.bytes);
     } catch {
       this.dropped += recordsOf(waiters);
       // Cut off whatever part of the batch did reach the file, so the segment stays whole lines.
       if (a.fd !== undefined) {
         try {
           fs.ftruncateSync(a.fd, a.bytes);
+          a.allocated = a.bytes;
         } catch {
           // the file is unusable; the next write reports the same failure
         }
@@ -252,10 +267,7 @@ export class Spool {
     fs.fdatasync(a.fd, (err) => {
       this.syncsInFlight--;
       a.syncing--;
-      if (a.sealed && a.syncing === 0 && a.fd !== undefined) {
-        fs.closeSync(a.fd);
-        a.fd = undefined;
-      }
+      if (a.sealed && a.syncing === 0 && a.fd !== undefined) closeSegment(a);
       if (err) this.dropped += recordsOf(waiters);
       else this.appended += recordsOf(waiters);
       for (const w of waiters) w.resolve(!err);
@@ -270,10 +282,7 @@ export class Spool {
     const a = this.active;
     if (a.bytes === 0) return;
     a.sealed = true;
-    if (a.syncing === 0 && a.fd !== undefined) {
-      fs.closeSync(a.fd);
-      a.fd = undefined;
-    }
+    if (a.syncing === 0 && a.fd !== undefined) closeSegment(a);
     this.sealed.push({ seq: a.seq, file: a.file, bytes: a.bytes, firstAt: a.firstAt });
     this.sealedBytes += a.bytes;
     this.active = newActive(this.opts.dir, nextSegmentSeq(a.seq));
@@ -281,7 +290,27 @@ export class Spool {
 }
 
 function newActive(dir: string, seq: number): ActiveSegment {
-  return { seq, file: segmentPath(dir, seq), bytes: 0, firstAt: 0, fd: undefined, syncing: 0, sealed: false };
+  return { seq, file: segmentPath(dir, seq), bytes: 0, allocated: 0, firstAt: 0, fd: undefined, syncing: 0, sealed: false };
+}
+
+/** Lays zeros out past the records until `more` bytes fit, each step twice the last (see Spool). */
+function layOut(a: ActiveSegment, more: number): void {
+  while (a.bytes + more > a.allocated) {
+    const step = Math.min(layoutSteps.max, Math.max(layoutSteps.first, a.allocated));
+    writeAllSync(a.fd!, zeros.subarray(0, step), a.allocated);
+    a.allocated += step;
+  }
+}
+
+/** Cuts the zeros past the records off and closes the file: a segment at rest is its records. */
+function closeSegment(a: ActiveSegment): void {
+  try {
+    if (a.allocated > a.bytes) fs.ftruncateSync(a.fd!, a.bytes);
+  } catch {
+    // read() takes only the records, and a restart cuts the zeros (trimTornTail)
+  }
+  fs.closeSync(a.fd!);
+  a.fd = undefined;
 }
 
 /** Where close() leaves the last segment number of the run. */
@@ -314,26 +343,41 @@ function recordsOf(waiters: readonly Waiter[]): number {
   return n;
 }
 
-function writeAllSync(fd: number, data: Buffer): void {
-  for (let offset = 0; offset < data.length; ) offset += fs.writeSync(fd, data, offset, data.length - offset);
+function writeAllSync(fd: number, data: Buffer, position: number): void {
+  for (let offset = 0; offset < data.length; ) offset += fs.writeSync(fd, data, offset, data.length - offset, position + offset);
 }
 
-/** A crash can leave half a line at the end of the last segment: cut back to the last newline. */
+/**
+ * A crash can leave half a line at the end of a segment, and zeros laid out past its records; of
+ * records written but not yet synced, any page may have reached the disk and another not. A
+ * record was acknowledged only once everything before it was synced, so the first zero byte
+ * comes after every acknowledged record (JSON text holds no zero byte): the segment is cut there,
+ * back to the last whole line.
+ */
 function trimTornTail(file: string): number {
   const size = fs.statSync(file).size;
   if (size === 0) return 0;
   const fd = fs.openSync(file, 'r+');
   try {
-    const tailSize = Math.min(size, 1 << 20);
-    const tail = Buffer.alloc(tailSize);
-    fs.readSync(fd, tail, 0, tailSize, size - tailSize);
-    const lastNewline = tail.lastIndexOf(0x0a);
-    const keep = lastNewline === -1 ? (size > tailSize ? size : 0) : size - tailSize + lastNewline + 1;
-    if (keep < size) {
-      fs.ftruncateSync(fd, keep);
+    let end: number;
+    // A file still laid out ends where a layout step did (a multiple of the first step): the
+    // segment active when keyrev stopped. One sealed at such a size by chance is only read whole.
+    if (size % layoutSteps.first === 0) {
+      const data = fs.readFileSync(file);
+      const firstZero = data.indexOf(0);
+      end = firstZero === -1 ? data.lastIndexOf(0x0a) + 1 : firstZero === 0 ? 0 : data.lastIndexOf(0x0a, firstZero - 1) + 1;
+    } else {
+      const tailSize = Math.min(size, 1 << 20);
+      const tail = Buffer.alloc(tailSize);
+      fs.readSync(fd, tail, 0, tailSize, size - tailSize);
+      const lastNewline = tail.lastIndexOf(0x0a);
+      end = lastNewline === -1 ? (size > tailSize ? size : 0) : size - tailSize + lastNewline + 1;
+    }
+    if (end < size) {
+      fs.ftruncateSync(fd, end);
       fs.fsyncSync(fd);
     }
-    return keep;
+    return end;
   } finally {
     fs.closeSync(fd);
   }

@@ -67,6 +67,28 @@ describe('durable spool', () => {
     expect(Number(path.basename(all[1]!.file, '.jsonl'))).toBeGreaterThan(7);
   });
 
+  it('lays zeros out ahead of the records, cuts them when it seals, and after a crash cuts a segment at its first zero', async () => {
+    const dir = tempDir('keyrev-spool-');
+    const opts = { dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 };
+    const first = Spool.open(opts);
+    await first.append(line(1));
+    const [sealed] = await first.takeReady({ force: true });
+    expect(fs.readFileSync(sealed!.file, 'utf8')).toBe(line(1));
+    await first.append(line(2));
+    const active = fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl') && path.join(dir, f) !== sealed!.file);
+    const activeFile = path.join(dir, active[0]!);
+    expect(fs.statSync(activeFile).size).toBe(64 * 1024);
+    // As if a crash let a later page reach the disk but not the one before it: the hole ends the records.
+    const fd = fs.openSync(activeFile, 'r+');
+    fs.writeSync(fd, line(4), 8 * 1024);
+    fs.closeSync(fd);
+    const second = Spool.open(opts);
+    const ready = await second.takeReady();
+    expect(Buffer.concat(await Promise.all(ready.map((s) => second.read(s)))).toString()).toBe(line(1) + line(2));
+    expect(fs.statSync(activeFile).size).toBe(line(2).length);
+    await second.close();
+  });
+
   it('never gives a new segment the dedup token of a shipped one, also after a restart that found the spool empty', async () => {
     const dir = tempDir('keyrev-spool-');
     const opts = { dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 };
