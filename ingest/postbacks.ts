@@ -123,14 +123,14 @@ export class PostbackIngest {
     const places: number[] = [];
     for (const { params, source } of batch) {
       const fields = this.read(caller, params, source);
-      if (isRefusal(fields)) answers.push(fields);
-      else if (!this.deps.ledger.knows(fields.key, fields.clickMs)) {
+      if (isRefusal(fields)) {
+        answers.push(fields);
+      } else if (!this.deps.ledger.knows(fields.key, fields.clickMs)) {
         // Only the lookup can fail (WarehouseError); the other lines of the batch stand.
         answers.push(this.acceptFields(caller, fields).catch(() => ({ unrecorded: 'ClickHouse could not be asked about this older conversion' })));
-      }
-      else {
+      } else {
         places.push(answers.length);
-        answers.push(undefined as never);
+        answers.push(undefined as never); // its place, answered once the batch's append is done
         decided.push(this.decide(caller, fields));
       }
     }
