@@ -121,10 +121,13 @@ const sampler = setInterval(() => {
 const client = startProcess('bench/send-ndjson.ts', { KEYREV_ADMIN_KEY: adminKey }, { args: [stream.file, `http://127.0.0.1:${config.port}/postbacks`], pipes: true });
 let answerText = '';
 client.stdout!.on('data', (chunk: Buffer) => (answerText += chunk.toString()));
+// Listened for from the start: a client that dies during its start-up must fail the bench, not hang it.
+const closed = once(client, 'close') as Promise<[number | null]>;
 await new Promise((resolve) => setTimeout(resolve, 3_000)); // the client's start-up
 const t0 = performance.now();
 client.stdin!.end();
-await once(client, 'close');
+const [exitCode] = await closed;
+if (exitCode !== 0) throw new Error(`the NDJSON client exited with ${exitCode}`);
 const answer = JSON.parse(answerText) as { accepted: number; rejected: number };
 await app.keyrev.postbacks.flusher.drain();
 const bulkSeconds = (performance.now() - t0) / 1000;
