@@ -43,7 +43,7 @@ export const postbackRoute: FastifyPluginAsyncZod<{ ingest: PostbackIngest }> = 
       pathSecret: req.params.secret,
       ip: req.ip,
       params: merged,
-      signed: { data: body ?? withoutSignature(rawQuery), signature: (Array.isArray(header) ? header[0] : header) ?? merged.get('signature') ?? merged.get('sig') },
+      signed: () => ({ data: body ?? withoutSignature(rawQuery), signature: (Array.isArray(header) ? header[0] : header) ?? merged.get('signature') ?? merged.get('sig') }),
     });
     if (isRefusal(caller)) failRefusal(caller);
     const result = await ingest.accept(caller, merged, rawQuery);

@@ -28,8 +28,11 @@ export interface PostbackAuth {
   ip: string;
   /** Parameters that may carry the secret or signature (the query string). */
   params: ReadonlyMap<string, string>;
-  /** What the signature covers: the raw body of a POST, else the query string without `signature`. */
-  signed: { data: Buffer | string; signature: string | undefined } | undefined;
+  /**
+   * What the signature covers (the raw body of a POST, else the query string without
+   * `signature`) and the signature; asked for only when the network signs its postbacks.
+   */
+  signed: (() => { data: Buffer | string; signature: string | undefined }) | undefined;
 }
 
 export type Accepted = { outcome: Outcome; postbackId: string; durable: boolean };
@@ -98,7 +101,7 @@ export class PostbackIngest {
         return this.refused(refuse(403, 'bad_secret', 'bad secret'), slug, a.ip, '');
       }
     }
-    if (network?.signingKey !== undefined && !validSignature(network.signingKey, a.signed)) {
+    if (network?.signingKey !== undefined && !validSignature(network.signingKey, a.signed?.())) {
       return this.refused(refuse(403, 'bad_signature', 'bad signature'), slug, a.ip, '');
     }
     return { network, ip: a.ip };
@@ -283,8 +286,11 @@ function allowlistOf(network: Network): (ip: string) => boolean {
   return check;
 }
 
-function validSignature(key: string, signed: PostbackAuth['signed']): boolean {
-  if (!signed?.signature || !/^[0-9a-f]{64}$/i.test(signed.signature)) return false;
+const hexSignature = /^[0-9a-f]{64}$/i;
+const signatureParam = /^(?:signature|sig)(?:=|$)/i;
+
+function validSignature(key: string, signed: { data: Buffer | string; signature: string | undefined } | undefined): boolean {
+  if (!signed?.signature || !hexSignature.test(signed.signature)) return false;
   const expected = createHmac('sha256', key).update(signed.data).digest();
   return timingSafeEqual(expected, Buffer.from(signed.signature, 'hex'));
 }
@@ -297,7 +303,7 @@ export function queryParams(raw: string): Map<string, string> {
 export function withoutSignature(rawQuery: string): string {
   return rawQuery
     .split('&')
-    .filter((pair) => !/^(?:signature|sig)(?:=|$)/i.test(pair))
+    .filter((pair) => !signatureParam.test(pair))
     .join('&');
 }
 
