@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickIdGenerator } from '../../ingest/click-id.js';
@@ -49,6 +50,30 @@ describe('bulk postbacks (NDJSON)', () => {
       { ids: [BigInt(a), BigInt(b)] },
     );
     expect(row).toEqual({ n: '2', revenue: '3.5' });
+  });
+
+  it('decides a long stream in order across chunks and past the in-flight bound: a lead, then its sale', async () => {
+    const clicks = Array.from({ length: 2_500 }, newClickId);
+    const text = [...clicks.map((c) => ({ cid: c, txid: 'o', status: 'lead', payout: 1 })), ...clicks.map((c) => ({ cid: c, txid: 'o', status: 'sale' }))]
+      .map((p) => `${JSON.stringify(p)}\n`)
+      .join('');
+    // Chunks cut through lines, as a network's stream arrives.
+    const chunks = Array.from({ length: Math.ceil(text.length / 4_000) }, (_, i) => Buffer.from(text.slice(i * 4_000, (i + 1) * 4_000)));
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/postbacks?secret=global-secret',
+      headers: { 'content-type': 'application/x-ndjson' },
+      payload: Readable.from(chunks),
+    });
+    expect(res.json()).toMatchObject({ lines: 5_000, accepted: 5_000, duplicates: 0, rejected: 0 });
+    await t.app.keyrev.postbacks.flusher.drain();
+    const [row] = await t.app.keyrev.warehouse.query<{ n: string; sales: string; outcomes: string }>(
+      `SELECT toString(sum(sign)) AS n, toString(sumIf(sign, status = 'sale')) AS sales,
+              (SELECT toString(countIf(outcome = 'transition')) FROM postbacks WHERE click_id IN {ids:Array(UInt64)}) AS outcomes
+       FROM conversions WHERE click_id IN {ids:Array(UInt64)}`,
+      { ids: clicks.map(BigInt) },
+    );
+    expect(row).toEqual({ n: '2500', sales: '2500', outcomes: '2500' });
   });
 
   it('reads gzip, and refuses a broken one with a 400', async () => {
