@@ -65,10 +65,13 @@ export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body:
   for await (const lines of ndjsonLines(body, bulkLimits.maxLineBytes)) {
     const batch: { params: Map<string, string>; source: string; line: number }[] = [];
     for (const { line, text } of lines) {
-      const params = text === undefined ? undefined : jsonParams(text);
-      if (text === undefined) reject(line, `line longer than ${bulkLimits.maxLineBytes} bytes`);
-      else if (!params) reject(line, 'not a JSON object');
-      else batch.push({ params, source: `/postbacks line ${line}`, line });
+      if (text === undefined) {
+        reject(line, `line longer than ${bulkLimits.maxLineBytes} bytes`);
+        continue;
+      }
+      const params = jsonParams(text);
+      if (params) batch.push({ params, source: `/postbacks line ${line}`, line });
+      else reject(line, 'not a JSON object');
     }
     result.lines = lines.at(-1)!.line;
     if (batch.length === 0) continue;
