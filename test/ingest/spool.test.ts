@@ -6,8 +6,11 @@ import { tempDir } from '../helpers/temp.js';
 
 const line = (i: number) => `{"i":${i}}\n`;
 
+/** The spool options of these tests, in a directory a test may open twice (as a restart does). */
+const optionsIn = (dir: string): SpoolOptions => ({ dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 });
+
 function open(overrides: Partial<SpoolOptions> = {}): Spool {
-  return Spool.open({ dir: tempDir('keyrev-spool-'), maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30, ...overrides });
+  return Spool.open({ ...optionsIn(tempDir('keyrev-spool-')), ...overrides });
 }
 
 async function readAll(spool: Spool): Promise<string> {
@@ -36,7 +39,7 @@ describe('durable spool', () => {
 
   it('replays every sealed and active segment after a restart, with the same tokens', async () => {
     const dir = tempDir('keyrev-spool-');
-    const opts = { dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 };
+    const opts = optionsIn(dir);
     const first = Spool.open(opts);
     await first.append(line(1));
     const [sealed] = await first.takeReady({ force: true });
@@ -57,7 +60,7 @@ describe('durable spool', () => {
   it('cuts a half-written last line left by a crash', async () => {
     const dir = tempDir('keyrev-spool-');
     fs.writeFileSync(path.join(dir, '000000000007.jsonl'), '{"i":1}\n{"i":2}\n{"i":');
-    const spool = Spool.open({ dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 });
+    const spool = Spool.open(optionsIn(dir));
     const [segment] = await spool.takeReady();
     expect((await spool.read(segment!)).toString()).toBe('{"i":1}\n{"i":2}\n');
     await spool.append(line(3));
@@ -69,7 +72,7 @@ describe('durable spool', () => {
 
   it('lays zeros out ahead of the records, cuts them when it seals, and after a crash cuts a segment at its first zero', async () => {
     const dir = tempDir('keyrev-spool-');
-    const opts = { dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 };
+    const opts = optionsIn(dir);
     const first = Spool.open(opts);
     await first.append(line(1));
     const [sealed] = await first.takeReady({ force: true });
@@ -91,7 +94,7 @@ describe('durable spool', () => {
 
   it('never gives a new segment the dedup token of a shipped one, also after a restart that found the spool empty', async () => {
     const dir = tempDir('keyrev-spool-');
-    const opts = { dir, maxSegmentBytes: 1 << 20, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 };
+    const opts = optionsIn(dir);
     const tokens = new Set<string>();
     for (let run = 0; run < 3; run++) {
       const spool = Spool.open(opts);
