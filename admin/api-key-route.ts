@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Auth } from '../server/auth.js';
-import { objectId } from '../server/schemas.js';
+import type { Auth } from './auth.js';
+import { objectId } from '../core/schemas.js';
 import { apiKeyInput, apiKeyView, createdApiKey } from './api-key-schema.js';
 import type { ApiKeys } from './api-keys.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoTimestamp, objectId } from '../server/schemas.js';
+import { isoTimestamp, objectId } from '../core/schemas.js';
 
 export const apiKeyInput = z.strictObject({
   name: z.string().trim().min(1).max(200),

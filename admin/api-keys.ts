@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
-import { sha256, type ReportKeyLookup } from '../server/auth.js';
-import { fail } from '../server/errors.js';
-import { newObjectId } from '../server/ids.js';
+import { sha256, type ReportKeyLookup } from './auth.js';
+import { fail } from '../core/errors.js';
+import { newObjectId } from '../core/ids.js';
 import type { SettingsStore } from '../warehouse/settings-store.js';
 import type { apiKeyInput, StoredApiKey } from './api-key-schema.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Auth } from '../server/auth.js';
+import type { Auth } from './auth.js';
 import { campaign, campaignInput, campaignParams, campaignPatch } from './campaign-schema.js';
 import type { Campaigns } from './campaigns.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrlWithMacros, isoTimestamp, objectId } from '../server/schemas.js';
+import { httpUrlWithMacros, isoTimestamp, objectId } from '../core/schemas.js';
 
 export const costModels = ['none', 'cpc', 'cpm', 'cpa', 'revshare'] as const;
 

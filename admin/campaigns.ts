@@ -1,5 +1,5 @@
-import { fail } from '../server/errors.js';
-import { newObjectId } from '../server/ids.js';
+import { fail } from '../core/errors.js';
+import { newObjectId } from '../core/ids.js';
 import type { SettingsStore } from '../warehouse/settings-store.js';
 import { campaignInput, type Campaign } from './campaign-schema.js';
 import type { z } from 'zod';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { convertMicros, parseRate } from '../ingest/money.js';
-import { fail } from '../server/errors.js';
-import { currencyCode, isoTimestamp } from '../server/schemas.js';
+import { convertMicros, parseRate } from '../core/money.js';
+import { fail } from '../core/errors.js';
+import { currencyCode, isoTimestamp } from '../core/schemas.js';
 import type { SettingsStore } from '../warehouse/settings-store.js';
 
 const rate = z

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Auth } from '../server/auth.js';
+import type { Auth } from './auth.js';
 import type { CurrencyRates } from './currency-rates.js';
 import { currencyRatesDoc, currencyRatesInput } from './currency-rates.js';
 import { networkInput, networkParams, networkPatch, networkView } from './network-schema.js';

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { currencyCode, isoTimestamp, objectId } from '../server/schemas.js';
-import { isCidr } from '../ingest/ip-allowlist.js';
+import { currencyCode, isoTimestamp, objectId } from '../core/schemas.js';
+import { isCidr } from '../core/ip-allowlist.js';
 
 /** The statuses keyrev keeps; every word or code a network sends maps onto one of them. */
 export const conversionStatuses = ['lead', 'sale', 'rejected', 'rebill', 'chargeback'] as const;
 export type ConversionStatus = (typeof conversionStatuses)[number];
 
-/** The postback fields whose parameter names a network may set (CONTRACT.md lists the defaults). */
+/** The postback fields whose parameter names a network may set (defaultPostbackParams in ingest/postbacks/postback-params.ts lists the defaults). */
 export const postbackFields = ['clickId', 'amount', 'txid', 'status', 'currency', 'type'] as const;
 export type PostbackField = (typeof postbackFields)[number];
 

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { fail } from '../server/errors.js';
+import { fail } from '../core/errors.js';
 import type { SettingsStore } from '../warehouse/settings-store.js';
 import type { Network, NetworkView, networkInput, networkPatch } from './network-schema.js';
 

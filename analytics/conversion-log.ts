@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { conversionStatuses } from '../admin/network-schema.js';
-import { objectId } from '../server/schemas.js';
+import { objectId } from '../core/schemas.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { rangeBoundsSql, rangeParams, timeRangeFields } from './time-range.js';
 

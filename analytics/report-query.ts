@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { fail } from '../server/errors.js';
+import { fail } from '../core/errors.js';
 import type { QueryParams } from '../warehouse/warehouse.js';
 import { dimensionNames, dimensions, rollups, type Dimension } from './dimensions.js';
-import { baseSums, metricNames, metrics, type BaseSum, type Metric } from './metrics.js';
+import { baseSums, metricNames, metrics, type BaseSum, type Metric } from './report-metrics.js';
 import { rangeBoundsSql, rangeParams, timeRangeFields } from './time-range.js';
 
 const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -132,7 +132,7 @@ export interface BuiltQuery {
 /**
  * Builds the one report query every number comes from: the click sums and the conversion sums
  * of the chosen source, each grouped by the dimensions, stacked (UNION ALL) and summed, then the
- * metrics of analytics/metrics.ts over the sums. Identifiers come from allowlists only; every
+ * metrics of analytics/report-metrics.ts over the sums. Identifiers come from allowlists only; every
  * value is a query parameter.
  */
 export function buildReportQuery(

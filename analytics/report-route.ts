@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Auth } from '../server/auth.js';
+import type { Auth } from '../admin/auth.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { exportFileName, exportFormats, exportQuery, streamExport } from './export.js';
-import { metricNames, metrics } from './metrics.js';
+import { metricNames, metrics } from './report-metrics.js';
 import { reportQuery } from './report-query.js';
 import { runReport } from './reports.js';
 

@@ -11,7 +11,7 @@
  */
 import { buildReportQuery, reportQuery } from '../analytics/report-query.js';
 import { exportQuery, streamExport } from '../analytics/export.js';
-import { clickIdEpochMs } from '../ingest/click-id.js';
+import { clickIdEpochMs } from '../core/click-id.js';
 import { migrate } from '../schema/migrate.js';
 import { tempDir } from '../test/helpers/temp.js';
 import { EmbeddedWarehouse } from '../warehouse/embedded.js';

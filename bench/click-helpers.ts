@@ -1,6 +1,6 @@
-import { ClickIdGenerator } from '../ingest/click-id.js';
-import { Flusher } from '../ingest/flusher.js';
-import { Spool } from '../ingest/spool.js';
+import { ClickIdGenerator } from '../core/click-id.js';
+import { Flusher } from '../ingest/spool/flusher.js';
+import { Spool } from '../ingest/spool/spool.js';
 import { migrate } from '../schema/migrate.js';
 import { EmbeddedWarehouse } from '../warehouse/embedded.js';
 import { tempDir } from '../test/helpers/temp.js';

@@ -1,6 +1,6 @@
 -- One row per click on a tracking link. Ordered by the click id, a 64-bit snowflake
 -- (milliseconds, node, sequence), so ids sort by time and attribution can look clicks up
--- by id without scanning (see CLICKHOUSE-NOTES.md).
+-- by id without scanning the table.
 CREATE TABLE IF NOT EXISTS clicks
 (
     click_id       UInt64,

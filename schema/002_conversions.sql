@@ -19,7 +19,7 @@ SETTINGS non_replicated_deduplication_window = 10000;
 
 -- The current state of each conversion (click, transaction id, type). A status change writes a
 -- cancel row (sign -1) for the old state and a new row (sign +1) with a higher version, so
--- sum(x * sign) counts each conversion once at its latest status (CLICKHOUSE-NOTES.md).
+-- sum(x * sign) counts each conversion once at its latest status.
 CREATE TABLE IF NOT EXISTS conversions
 (
     click_id        UInt64,

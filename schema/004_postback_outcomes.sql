@@ -1,5 +1,5 @@
 -- What each accepted postback did to its conversion, decided by the ingest process when it
--- acknowledged it (ingest/conversion-ledger.ts): a new conversion, a status transition, an
+-- acknowledged it (the postback ledger, ingest/postbacks/conversion-ledger.ts): a new conversion, a status transition, an
 -- updated or added payout, a duplicate or a stale retry (both change nothing). The conv_* columns
 -- are the conversion's state after the postback, prev_* its state before (prev_version 0: none).
 ALTER TABLE postbacks

@@ -1,6 +1,6 @@
 -- Each conversion row (state and cancel rows alike) with the attributes of the click it is
 -- credited to. Written by two views: when conversions arrive (their clicks looked up by the
--- ids of the inserted block, never a join over all clicks: CLICKHOUSE-NOTES.md), and when a
+-- ids of the inserted block, never a join over all clicks, whose cost grows with the table), and when a
 -- click arrives after its postback (the conversions of the block's click ids are copied).
 -- keyrev inserts clicks and postbacks one batch at a time, so each row is credited once.
 CREATE TABLE IF NOT EXISTS attributed_conversions

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StartupError } from '../server/errors.js';
+import { StartupError } from '../core/errors.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 
 export const schemaDir = path.dirname(fileURLToPath(import.meta.url));

@@ -1,8 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { WarehouseError } from '../warehouse/warehouse.js';
-import { KeyrevError, errorCodes, type ErrorCode } from './errors.js';
-import type { Metrics } from './metrics.js';
+import { KeyrevError, errorCodes, type ErrorCode } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
 
 /** The one JSON error shape: {statusCode, code, error, message}, as Fastify's own, with keyrev codes. */
 export interface ErrorBody {

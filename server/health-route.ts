@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Spool } from '../ingest/spool.js';
+import type { Spool } from '../ingest/spool/spool.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { withTimeout } from './timeout.js';
+import { withTimeout } from '../core/timeout.js';
 
 const pingTimeoutMs = 2_000;
 

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { resolveAdminKey } from './admin-key.js';
 import { buildApp } from './app.js';
-import { loadConfig } from './config.js';
-import { StartupError } from './errors.js';
-import { withTimeout } from './timeout.js';
+import { loadConfig } from '../core/config.js';
+import { StartupError } from '../core/errors.js';
+import { withTimeout } from '../core/timeout.js';
 
 /** `npm start`: one process serving ingest, APIs and the dashboard on PORT. */
 async function main(): Promise<void> {

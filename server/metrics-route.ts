@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../core/metrics.js';
 
 /** GET /metrics in Prometheus text format. */
 export const metricsRoute: FastifyPluginAsync<{ metrics: Metrics }> = async (app, { metrics }) => {

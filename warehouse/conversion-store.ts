@@ -1,6 +1,6 @@
 import type { ConversionStatus } from '../admin/network-schema.js';
-import type { ConversionState, StoredConversion } from '../ingest/conversion-ledger.js';
-import { parseAmount } from '../ingest/money.js';
+import type { ConversionState, StoredConversion } from '../ingest/postbacks/conversion-ledger.js';
+import { parseAmount } from '../core/money.js';
 import type { Warehouse } from './warehouse.js';
 
 interface StateRow {

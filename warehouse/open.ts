@@ -1,4 +1,4 @@
-import { StartupError } from '../server/errors.js';
+import { StartupError } from '../core/errors.js';
 import { EmbeddedWarehouse } from './embedded.js';
 import { ServerWarehouse } from './server.js';
 import { WarehouseError, type Warehouse } from './warehouse.js';

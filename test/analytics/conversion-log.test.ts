@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickIdGenerator } from '../../ingest/click-id.js';
+import { ClickIdGenerator } from '../../core/click-id.js';
 import { adminAuth, startApp, type TestApp } from '../helpers/app.js';
 
 describe('/api/conversions', () => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickIdGenerator } from '../../ingest/click-id.js';
-import type { ClickRecord } from '../../ingest/click-record.js';
+import { ClickIdGenerator } from '../../core/click-id.js';
+import type { ClickRecord } from '../../ingest/clicks/click-record.js';
 import { adminAuth, startApp, type TestApp } from '../helpers/app.js';
 
 /**

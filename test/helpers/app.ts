@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../server/app.js';
-import { loadConfig, type Config } from '../../server/config.js';
+import { loadConfig, type Config } from '../../core/config.js';
 import type { Warehouse } from '../../warehouse/warehouse.js';
 import { tempDir } from './temp.js';
 

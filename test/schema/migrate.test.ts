@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from '../../schema/migrate.js';
-import { StartupError } from '../../server/errors.js';
+import { StartupError } from '../../core/errors.js';
 import { EmbeddedWarehouse } from '../../warehouse/embedded.js';
 import { tempDir } from '../helpers/temp.js';
 

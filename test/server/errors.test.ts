@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { errorBody } from '../../server/error-handler.js';
-import { errorCodes, type ErrorCode } from '../../server/errors.js';
+import { errorCodes, type ErrorCode } from '../../core/errors.js';
 import { repoRoot } from '../helpers/process.js';
 
 describe('error registry', () => {

@@ -1,4 +1,4 @@
-/** The report API's answer (CONTRACT.md): one row per group, metrics as numbers. */
+/** The report API's answer (GET /api/report): one row per group, metrics as numbers. */
 export interface ReportRow {
   [dimension: string]: string | number | null;
   clicks: number;

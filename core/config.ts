@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { StartupError } from './errors.js';
+import { currencyCode } from './schemas.js';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const clickhouseUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://default:@localhost:8123/keyrev' })
+  .optional();
+
+/** Every environment variable keyrev reads; the README lists the same names. */
+const envSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  KEYREV_DATA_DIR: z.string().min(1).default('./data'),
+  CLICKHOUSE_URL: clickhouseUrl,
+  KEYREV_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  KEYREV_NODE_ID: z.coerce.number().int().min(0).max(1023).default(0),
+  KEYREV_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEYREV_STARTUP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  KEYREV_SETTINGS_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+  KEYREV_FALLBACK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  // Proxies whose X-Forwarded-For is believed; private networks by default, so visitors cannot spoof their IP.
+  KEYREV_TRUST_PROXY: z.string().min(1).default('loopback,linklocal,uniquelocal'),
+  KEYREV_IP_STORAGE: z.enum(['full', 'truncated']).default('full'),
+  KEYREV_COUNTRY_HEADER: z.string().regex(/^[a-z0-9-]+$/i, 'must be a header name').optional(),
+  KEYREV_GEOIP_MMDB: z.string().min(1).refine((file) => fs.existsSync(file), 'no such file').optional(),
+  KEYREV_UNIQUE_WINDOW_HOURS: z.coerce.number().min(0).max(24 * 90).default(24),
+  KEYREV_SPOOL_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(8 * 1024 ** 3),
+  KEYREV_FLUSH_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  // Required from every postback of a network without a secret of its own (the global /postback too).
+  KEYREV_POSTBACK_SECRET: z.string().min(8, 'must be at least 8 characters').optional(),
+  KEYREV_CURRENCY: currencyCode.default('USD'),
+  KEYREV_RATES_FILE: z.string().min(1).refine((file) => fs.existsSync(file), 'no such file').optional(),
+  KEYREV_BULK_MAX_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 ** 3),
+  KEYREV_LEDGER_MAX_CONVERSIONS: z.coerce.number().int().min(10).default(1_000_000),
+});
+
+export type Config = {
+  port: number;
+  host: string;
+  dataDir: string;
+  clickhouseUrl: string | undefined;
+  adminKey: string | undefined;
+  nodeId: number;
+  logLevel: z.infer<typeof envSchema>['KEYREV_LOG_LEVEL'];
+  startupTimeoutMs: number;
+  settingsRefreshMs: number;
+  fallbackUrl: string | undefined;
+  trustProxy: string;
+  ipStorage: 'full' | 'truncated';
+  countryHeader: string | undefined;
+  geoDatabase: string | undefined;
+  uniqueWindowMs: number;
+  spoolMaxBytes: number;
+  flushIntervalMs: number;
+  postbackSecret: string | undefined;
+  currency: string;
+  ratesFile: string | undefined;
+  bulkMaxBytes: number;
+  ledgerMaxConversions: number;
+};
+
+/** Reads the configuration from an environment; a bad variable throws a StartupError naming it. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable means "unset", as shells and compose files often pass VAR= for optional ones.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new StartupError(`invalid ${String(issue.path[0])}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.KEYREV_DATA_DIR),
+    clickhouseUrl: e.CLICKHOUSE_URL,
+    adminKey: e.KEYREV_ADMIN_KEY,
+    nodeId: e.KEYREV_NODE_ID,
+    logLevel: e.KEYREV_LOG_LEVEL,
+    startupTimeoutMs: e.KEYREV_STARTUP_TIMEOUT_MS,
+    settingsRefreshMs: e.KEYREV_SETTINGS_REFRESH_MS,
+    fallbackUrl: e.KEYREV_FALLBACK_URL,
+    trustProxy: e.KEYREV_TRUST_PROXY,
+    ipStorage: e.KEYREV_IP_STORAGE,
+    countryHeader: e.KEYREV_COUNTRY_HEADER?.toLowerCase(),
+    geoDatabase: e.KEYREV_GEOIP_MMDB,
+    uniqueWindowMs: e.KEYREV_UNIQUE_WINDOW_HOURS * 3_600_000,
+    spoolMaxBytes: e.KEYREV_SPOOL_MAX_BYTES,
+    flushIntervalMs: e.KEYREV_FLUSH_INTERVAL_MS,
+    postbackSecret: e.KEYREV_POSTBACK_SECRET,
+    currency: e.KEYREV_CURRENCY,
+    ratesFile: e.KEYREV_RATES_FILE,
+    bulkMaxBytes: e.KEYREV_BULK_MAX_BYTES,
+    ledgerMaxConversions: e.KEYREV_LEDGER_MAX_CONVERSIONS,
+  };
+}

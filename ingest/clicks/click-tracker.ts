@@ -1,0 +1,124 @@
+import type { Campaign } from '../../admin/campaign-schema.js';
+import type { ClickIdGenerator } from '../../core/click-id.js';
+import { clickParamAliases, isUnfilledMacro, maxFieldLength, parseDecimal, type ClickField } from './click-params.js';
+import { recordLimits, type ClickRecord } from './click-record.js';
+import { clickQueryLimits } from './click-rows.js';
+import { fillMacros } from './macros.js';
+import { findParam } from '../../core/query-string.js';
+import type { Spool } from '../spool/spool.js';
+
+export interface ClickRequest {
+  campaignId: string;
+  /** The query string as sent, without '?', parsed here (not by the router) to control + and limits. */
+  rawQuery: string;
+  ip: string;
+  userAgent: string;
+  referrer: string;
+  /** The trusted country header's value, when KEYREV_COUNTRY_HEADER is set. */
+  countryHint: string | undefined;
+}
+
+export interface ClickOutcome {
+  /** Where to send the visitor; undefined when there is neither an offer nor a fallback URL. */
+  location: string | undefined;
+  clickId: string;
+  /** The campaign was unknown or paused. */
+  missed: boolean;
+  /** The click is on disk (false: the spool refused it, the loss is counted). */
+  durable: boolean;
+}
+
+export interface ClickTrackerDeps {
+  findCampaign(id: string): Campaign | undefined;
+  ids: ClickIdGenerator;
+  spool: Spool;
+  /** The visitor's country, for offer URLs that use {country}; only asked when they do. */
+  countryOf(ip: string, countryHint: string | undefined): string;
+  fallbackUrl: string | undefined;
+}
+
+/** Macro name -> the parameter names of its column (`{matchtype}` is the match_type column). */
+const columnMacros = new Map<string, ReadonlySet<string>>(
+  Object.entries(clickParamAliases).map(([column, names]) => [macroOf(column as ClickField), new Set(names)]),
+);
+
+function macroOf(column: ClickField): string {
+  return column === 'match_type' ? 'matchtype' : column === 'device_hint' ? 'device' : column;
+}
+
+/** Macros every offer URL may use; the click's other parameters are usable by their own names. */
+export const offerMacros = new Set(['clickid', 'campaign', 'traffic_source', 'country', 'cost', ...columnMacros.keys()]);
+
+const costNames = new Set(['cost']);
+const isData = (value: string) => value !== '' && !isUnfilledMacro(value);
+
+/**
+ * The request path of a click: it records the request durably and decides where the visitor
+ * goes: the campaign's offer with its macros filled, or a fallback when the campaign is unknown
+ * or paused (never an error page). Parsing into columns and enrichment happen off this path,
+ * when the spool is written to ClickHouse (ingest/clicks/click-rows.ts).
+ */
+export class ClickTracker {
+  constructor(private readonly deps: ClickTrackerDeps) {}
+
+  async track(req: ClickRequest): Promise<ClickOutcome> {
+    const d = this.deps;
+    const found = d.findCampaign(req.campaignId);
+    const campaign = found?.status === 'active' ? found : undefined;
+    const { id, ms } = d.ids.next();
+    const clickId = id.toString();
+    const record: ClickRecord = {
+      id: clickId,
+      ts: ms,
+      c: req.campaignId,
+      src: campaign?.trafficSource ?? '',
+      missed: campaign ? 0 : 1,
+      mc: costFromModel(campaign),
+      q: req.rawQuery.length > recordLimits.query ? req.rawQuery.slice(0, recordLimits.query) : req.rawQuery,
+      ip: req.ip,
+      ua: req.userAgent.length > recordLimits.userAgent ? req.userAgent.slice(0, recordLimits.userAgent) : req.userAgent,
+      ref: req.referrer.length > recordLimits.referrer ? req.referrer.slice(0, recordLimits.referrer) : req.referrer,
+      ...(req.countryHint === undefined ? {} : { cc: req.countryHint }),
+    };
+    const durable = await d.spool.append(`${JSON.stringify(record)}\n`);
+    const template = campaign?.offerUrl ?? found?.fallbackUrl ?? d.fallbackUrl;
+    const location = template && fillMacros(template, this.macroValues(record, found, req), offerMacros);
+    return { location, clickId, missed: !campaign, durable };
+  }
+
+  /**
+   * Values for the offer URL's macros, looked up in the raw query only when the URL asks for
+   * them, with the same rules as the stored row (ingest/clicks/click-rows.ts): aliases, first value
+   * that is not an unfilled macro, the same cleaning and bounds.
+   */
+  private macroValues(record: ClickRecord, campaign: Campaign | undefined, req: ClickRequest): (name: string) => string | undefined {
+    return (name) => {
+      switch (name) {
+        case 'clickid':
+          return record.id;
+        case 'campaign':
+          return campaign?.id;
+        case 'traffic_source':
+          return campaign?.trafficSource;
+        case 'country':
+          return this.deps.countryOf(req.ip, req.countryHint);
+        case 'cost': {
+          const passed = findParam(req.rawQuery, costNames, clickQueryLimits, true, (v) => parseDecimal(v) !== undefined);
+          return passed === undefined ? record.mc : parseDecimal(passed);
+        }
+        default: {
+          const aliases = columnMacros.get(name);
+          if (!aliases) return findParam(req.rawQuery, new Set([name]), clickQueryLimits, false);
+          return findParam(req.rawQuery, aliases, clickQueryLimits, true, isData)?.slice(0, maxFieldLength);
+        }
+      }
+    };
+  }
+}
+
+function costFromModel(campaign: Campaign | undefined): string {
+  if (!campaign) return '0';
+  if (campaign.costModel === 'cpc') return campaign.costValue.toFixed(6);
+  if (campaign.costModel === 'cpm') return (campaign.costValue / 1000).toFixed(6);
+  return '0';
+}

@@ -1,0 +1,75 @@
+import { createGunzip } from 'node:zlib';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Auth } from '../../admin/auth.js';
+import { fail } from '../../core/errors.js';
+import { objectId } from '../../core/schemas.js';
+import { ingestNdjson } from './postback-bulk.js';
+import { isRefusal } from './postback-params.js';
+import { failRefusal } from './postback-route.js';
+import { queryParams, type PostbackIngest } from './postback-ingest.js';
+import { rawQueryOf } from '../../core/query-string.js';
+
+const params = z.object({ network: objectId.optional() });
+
+const bulkResult = z.object({
+  lines: z.number(),
+  accepted: z.number(),
+  duplicates: z.number(),
+  rejected: z.number(),
+  errors: z.array(z.object({ line: z.number(), reason: z.string() })),
+  errorsTruncated: z.boolean(),
+});
+
+/**
+ * POST /postbacks[/:network]: an NDJSON stream (gzip accepted) of postbacks with the same field
+ * names as single ones. The caller proves itself once, by the network's secret (`?secret=`) or
+ * the admin key; the answer counts accepted, duplicate and rejected lines and lists the rejected.
+ */
+export const postbackBulkRoute: FastifyPluginAsyncZod<{ ingest: PostbackIngest; auth: Auth; maxBytes: number }> = async (app, { ingest, auth, maxBytes }) => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/json-seq'], (_req: FastifyRequest, payload, done) => done(null, payload));
+
+  app.post(
+    '/postbacks',
+    { schema: { tags: ['postbacks'], summary: 'Bulk postbacks as NDJSON, streamed', response: { 200: bulkResult }, security: [] } },
+    async (req) => handle(req, undefined),
+  );
+  app.post(
+    '/postbacks/:network',
+    { schema: { tags: ['postbacks'], summary: "Bulk postbacks as NDJSON with a network's settings", params, response: { 200: bulkResult }, security: [] } },
+    async (req) => handle(req, req.params.network),
+  );
+
+  async function handle(req: FastifyRequest, network: string | undefined) {
+    const query = queryParams(rawQueryOf(req.raw.url));
+    const caller = auth.isAdmin(req)
+      ? { network: network === undefined ? undefined : (ingest.network(network) ?? fail('KR_NOT_FOUND', `no network ${network}`)), ip: req.ip }
+      : ingest.authorize({ networkSlug: network, pathSecret: undefined, ip: req.ip, params: query, signed: undefined });
+    if (isRefusal(caller)) failRefusal(caller);
+    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+    if (encoding !== 'identity' && encoding !== 'gzip') fail('KR_UNSUPPORTED_MEDIA_TYPE', `content-encoding ${encoding} is not accepted (gzip is)`);
+    const body = req.body as NodeJS.ReadableStream;
+    const stream = encoding === 'gzip' ? body.pipe(createGunzip()) : body;
+    return ingestNdjson(ingest, caller, limited(stream as AsyncIterable<Buffer>, maxBytes));
+  }
+};
+
+/** Stops a stream (after decompression, so a gzip bomb stops too) once it passed maxBytes. */
+async function* limited(source: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
+  let seen = 0;
+  try {
+    for await (const chunk of source) {
+      seen += chunk.length;
+      if (seen > maxBytes) fail('KR_PAYLOAD_TOO_LARGE', `the stream is larger than ${maxBytes} bytes; lines before the limit were recorded`);
+      yield chunk;
+    }
+  } catch (err) {
+    // A broken gzip stream or a client that hung up is the client's doing, not a keyrev bug.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('Z_')) fail('KR_BAD_REQUEST', 'body: not valid gzip; lines before the damage were recorded');
+    if (code === 'ECONNRESET' || (err as Error).message === 'aborted') fail('KR_BAD_REQUEST', 'the client closed the stream');
+    throw err;
+  }
+}

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Metrics } from '../../core/metrics.js';
+import { withTimeout } from '../../core/timeout.js';
+import type { Warehouse } from '../../warehouse/warehouse.js';
+import { Flusher } from './flusher.js';
+import { Spool } from './spool.js';
+
+export interface PipelineOptions {
+  table: 'clicks' | 'postbacks';
+  dataDir: string;
+  maxTotalBytes: number;
+  flushIntervalMs: number;
+  /** Turns a spool segment into the insert payload; segments are inserted as they are without one. */
+  encode?: (segment: Buffer) => Promise<Buffer>;
+  /**
+   * The columns of the JSONCompactEachRow lines a segment holds (or `encode` makes). A segment
+   * of JSONEachRow objects, left by an older version, is inserted as such.
+   */
+  columns?: readonly string[];
+  /** Shared by the pipelines whose inserts must not overlap (see createInsertLock). */
+  insertLock: InsertLock;
+}
+
+export type InsertLock = <T>(insert: () => Promise<T>) => Promise<T>;
+
+/**
+ * Runs inserts one at a time. Attribution views look clicks up when conversions arrive and
+ * conversions up when clicks arrive; two overlapping inserts could each miss the other (the
+ * sale never credited) or both see it (credited twice). In sequence, exactly one of them does.
+ */
+export function createInsertLock(): InsertLock {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (insert) => {
+    const run = tail.then(insert, insert);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
+export interface IngestPipeline {
+  spool: Spool;
+  flusher: Flusher;
+  /** Ships what it can (bounded in time), then closes the spool; what is left is replayed on start. */
+  close(): Promise<void>;
+}
+
+/** A table's way in: a durable spool on local disk and a flusher that batches it into ClickHouse. */
+export function openPipeline(opts: PipelineOptions, warehouse: Warehouse, metrics: Metrics, log: FastifyBaseLogger): IngestPipeline {
+  const { table } = opts;
+  const spool = Spool.open({
+    dir: path.join(opts.dataDir, 'spool', table),
+    maxSegmentBytes: 32 * 1024 * 1024,
+    maxSegmentAgeMs: opts.flushIntervalMs,
+    maxTotalBytes: opts.maxTotalBytes,
+  });
+  const { encode, insertLock, columns } = opts;
+  const sink = async (data: Buffer, dedupToken: string) => {
+    const payload = encode ? await encode(data) : data;
+    // A segment is written by one run, so its first byte tells its format: '[' an array, '{' an object.
+    const compact = columns !== undefined && payload[0] === 0x5b;
+    await insertLock(() =>
+      warehouse.insertRaw(table, payload, compact ? 'JSONCompactEachRow' : 'JSONEachRow', compact ? { dedupToken, columns } : { dedupToken }),
+    );
+  };
+  const flusher = new Flusher(spool, sink, {
+    intervalMs: Math.min(100, opts.flushIntervalMs),
+    maxBackoffMs: 5_000,
+    log: log.child({ spool: table }),
+    onRowsWritten: (rows) => metrics.rowsWritten.inc({ table }, rows),
+    onFailure: (reason) => metrics.flushFailures.inc({ table, reason }),
+  });
+  metrics.observeSpool(table, spool);
+  flusher.start();
+  return {
+    spool,
+    flusher,
+    close: async () => {
+      await flusher.stop();
+      await withTimeout(flusher.drain(), 5_000, () => new Error('drain timed out')).catch(() => undefined);
+      await spool.close();
+    },
+  };
+}
