@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
-import { sha256, type ReportKeyLookup } from './auth.js';
+import { sha256 } from '../core/digest.js';
+import type { ReportKeyLookup } from './auth.js';
 import { fail } from '../core/errors.js';
 import { newObjectId } from '../core/ids.js';
 import type { SettingsStore } from '../warehouse/settings-store.js';

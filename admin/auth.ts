@@ -1,12 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { fail } from '../core/errors.js';
+import { sha256 } from '../core/digest.js';
 
 export type Role = 'admin' | 'report';
-
-export function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
 
 /** Report keys are looked up by the SHA-256 of what the client sent; only digests are stored. */
 export interface ReportKeyLookup {

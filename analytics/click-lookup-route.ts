@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { parseClickId } from '../core/click-id.js';
-import type { Auth } from '../admin/auth.js';
+import type { Auth } from '../admin/index.js';
 import { fail } from '../core/errors.js';
 import { findClick } from '../warehouse/click-store.js';
 import type { Warehouse } from '../warehouse/warehouse.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Auth } from '../admin/auth.js';
+import type { Auth } from '../admin/index.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { conversionLog, conversionLogEntry, conversionLogQuery } from './conversion-log.js';
 

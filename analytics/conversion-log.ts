@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { conversionStatuses } from '../admin/network-schema.js';
+import { conversionStatuses } from '../core/conversion.js';
 import { objectId } from '../core/schemas.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { rangeBoundsSql, rangeParams, timeRangeFields } from './time-range.js';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Auth } from '../admin/auth.js';
+import type { Auth } from '../admin/index.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { exportFileName, exportFormats, exportQuery, streamExport } from './export.js';
 import { metricNames, metrics } from './report-metrics.js';

@@ -36,65 +36,48 @@ const envSchema = z.object({
   KEYREV_RATES_FILE: z.string().min(1).refine((file) => fs.existsSync(file), 'no such file').optional(),
   KEYREV_BULK_MAX_BYTES: z.coerce.number().int().min(1024).default(8 * 1024 ** 3),
   KEYREV_LEDGER_MAX_CONVERSIONS: z.coerce.number().int().min(10).default(1_000_000),
+  // Cluster jobs (alert checks, outgoing deliveries) run where this is on: with several processes
+  // on one ClickHouse server, leave it on in exactly one.
+  KEYREV_JOBS: z.enum(['on', 'off']).default('on'),
 });
 
-export type Config = {
-  port: number;
-  host: string;
-  dataDir: string;
-  clickhouseUrl: string | undefined;
-  adminKey: string | undefined;
-  nodeId: number;
-  logLevel: z.infer<typeof envSchema>['KEYREV_LOG_LEVEL'];
-  startupTimeoutMs: number;
-  settingsRefreshMs: number;
-  fallbackUrl: string | undefined;
-  trustProxy: string;
-  ipStorage: 'full' | 'truncated';
-  countryHeader: string | undefined;
-  geoDatabase: string | undefined;
-  uniqueWindowMs: number;
-  spoolMaxBytes: number;
-  flushIntervalMs: number;
-  postbackSecret: string | undefined;
-  currency: string;
-  ratesFile: string | undefined;
-  bulkMaxBytes: number;
-  ledgerMaxConversions: number;
-};
+/** The environment as the app uses it: the type is inferred here, never written beside the schema. */
+const configSchema = envSchema.transform((e) => ({
+  port: e.PORT,
+  host: e.HOST,
+  dataDir: path.resolve(e.KEYREV_DATA_DIR),
+  clickhouseUrl: e.CLICKHOUSE_URL,
+  adminKey: e.KEYREV_ADMIN_KEY,
+  nodeId: e.KEYREV_NODE_ID,
+  logLevel: e.KEYREV_LOG_LEVEL,
+  startupTimeoutMs: e.KEYREV_STARTUP_TIMEOUT_MS,
+  settingsRefreshMs: e.KEYREV_SETTINGS_REFRESH_MS,
+  fallbackUrl: e.KEYREV_FALLBACK_URL,
+  trustProxy: e.KEYREV_TRUST_PROXY,
+  ipStorage: e.KEYREV_IP_STORAGE,
+  countryHeader: e.KEYREV_COUNTRY_HEADER?.toLowerCase(),
+  geoDatabase: e.KEYREV_GEOIP_MMDB,
+  uniqueWindowMs: e.KEYREV_UNIQUE_WINDOW_HOURS * 3_600_000,
+  spoolMaxBytes: e.KEYREV_SPOOL_MAX_BYTES,
+  flushIntervalMs: e.KEYREV_FLUSH_INTERVAL_MS,
+  postbackSecret: e.KEYREV_POSTBACK_SECRET,
+  currency: e.KEYREV_CURRENCY,
+  ratesFile: e.KEYREV_RATES_FILE,
+  bulkMaxBytes: e.KEYREV_BULK_MAX_BYTES,
+  ledgerMaxConversions: e.KEYREV_LEDGER_MAX_CONVERSIONS,
+  clusterJobs: e.KEYREV_JOBS === 'on',
+}));
+
+export type Config = z.output<typeof configSchema>;
 
 /** Reads the configuration from an environment; a bad variable throws a StartupError naming it. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means "unset", as shells and compose files often pass VAR= for optional ones.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = envSchema.safeParse(present);
+  const parsed = configSchema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new StartupError(`invalid ${String(issue.path[0])}: ${issue.message}`);
   }
-  const e = parsed.data;
-  return {
-    port: e.PORT,
-    host: e.HOST,
-    dataDir: path.resolve(e.KEYREV_DATA_DIR),
-    clickhouseUrl: e.CLICKHOUSE_URL,
-    adminKey: e.KEYREV_ADMIN_KEY,
-    nodeId: e.KEYREV_NODE_ID,
-    logLevel: e.KEYREV_LOG_LEVEL,
-    startupTimeoutMs: e.KEYREV_STARTUP_TIMEOUT_MS,
-    settingsRefreshMs: e.KEYREV_SETTINGS_REFRESH_MS,
-    fallbackUrl: e.KEYREV_FALLBACK_URL,
-    trustProxy: e.KEYREV_TRUST_PROXY,
-    ipStorage: e.KEYREV_IP_STORAGE,
-    countryHeader: e.KEYREV_COUNTRY_HEADER?.toLowerCase(),
-    geoDatabase: e.KEYREV_GEOIP_MMDB,
-    uniqueWindowMs: e.KEYREV_UNIQUE_WINDOW_HOURS * 3_600_000,
-    spoolMaxBytes: e.KEYREV_SPOOL_MAX_BYTES,
-    flushIntervalMs: e.KEYREV_FLUSH_INTERVAL_MS,
-    postbackSecret: e.KEYREV_POSTBACK_SECRET,
-    currency: e.KEYREV_CURRENCY,
-    ratesFile: e.KEYREV_RATES_FILE,
-    bulkMaxBytes: e.KEYREV_BULK_MAX_BYTES,
-    ledgerMaxConversions: e.KEYREV_LEDGER_MAX_CONVERSIONS,
-  };
+  return parsed.data;
 }

@@ -17,17 +17,27 @@ export const errorCodes = {
 
 export type ErrorCode = keyof typeof errorCodes;
 
-/** An error that is meant for the client: its code picks the status, its message is one line. */
+/**
+ * The one error type meant for a client: its code picks the status, its message is one line, and
+ * `reason` (when set) is a stable word for metrics and logs (`bad_secret`, `missing_click_id`).
+ * Thrown by routes and domain code; returned as a value where a batch answers many requests at
+ * once (an NDJSON line refused while the rest of its stream goes on).
+ */
 export class KeyrevError extends Error {
   readonly statusCode: number;
   constructor(
     readonly code: ErrorCode,
     message: string,
+    readonly reason?: string,
   ) {
     super(message);
     this.name = 'KeyrevError';
     this.statusCode = errorCodes[code].status;
   }
+}
+
+export function isKeyrevError(value: unknown): value is KeyrevError {
+  return value instanceof KeyrevError;
 }
 
 export function fail(code: ErrorCode, message: string = errorCodes[code].title): never {

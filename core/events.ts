@@ -1,10 +1,12 @@
+import type { ConversionEvent } from './conversion.js';
+
 /**
  * A small typed publish/subscribe bus between modules (the postbacks module publishes
  * conversions; outgoing postbacks and alerts subscribe). A subscriber's failure, thrown or
  * rejected, is reported to `onError` and never reaches the publisher: ingest has already
  * acknowledged what it publishes.
  */
-export class EventBus<Events extends Record<string, object>> {
+export class EventBus<Events extends { [K in keyof Events]: object }> {
   private readonly subscribers = new Map<keyof Events, Set<(event: never) => unknown>>();
 
   constructor(private readonly onError: (err: unknown, name: keyof Events) => void) {}
@@ -33,5 +35,17 @@ export class EventBus<Events extends Record<string, object>> {
         this.onError(err, name);
       }
     }
+  }
+}
+
+/** The events modules publish, by name. */
+export type KeyrevEvents = {
+  /** A postback was durably recorded and decided (see ConversionEvent). */
+  conversion: ConversionEvent;
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    events: EventBus<KeyrevEvents>;
   }
 }

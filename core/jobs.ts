@@ -96,3 +96,9 @@ export class JobRunner {
     return run;
   }
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobs: JobRunner;
+  }
+}

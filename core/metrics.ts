@@ -1,12 +1,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Spool } from '../ingest/spool/spool.js';
+/** What metrics read of a spool (ingest's Spool has it). */
+export interface SpoolGauges {
+  stats(): { segments: number; bytes: number; dropped: number; oldestAgeMs: number };
+}
 
 /** One registry per app, so several apps in one process (tests, benches) keep separate numbers. */
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'keyrev_' });
-  const spools = new Map<string, Spool>();
-  const spoolGauge = (name: string, help: string, read: (s: Spool) => number) =>
+  const spools = new Map<string, SpoolGauges>();
+  const spoolGauge = (name: string, help: string, read: (s: SpoolGauges) => number) =>
     new Gauge({
       name,
       help,
@@ -44,7 +47,7 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers: [registry],
     }),
-    observeSpool(table: string, spool: Spool): void {
+    observeSpool(table: string, spool: SpoolGauges): void {
       spools.set(table, spool);
     },
     observeLedger(l: { readonly size: number }): void {
@@ -109,4 +112,10 @@ export function countRequests(app: import('fastify').FastifyInstance, metrics: M
     metrics.httpRequests.inc({ route, status: String(reply.statusCode) });
     metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
   });
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
 }

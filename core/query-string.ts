@@ -121,3 +121,15 @@ function cut(text: string, maxLength: number): string {
   const code = text.charCodeAt(maxLength - 1);
   return text.slice(0, code >= 0xd800 && code <= 0xdbff ? maxLength - 1 : maxLength);
 }
+
+// A hot-path pattern lives outside the function: a literal in a body is a new RegExp object per call.
+const unfilledMacro = /^(?:\{+[A-Za-z0-9_:.-]+\}+|\[[A-Za-z0-9_:.-]+\]|#[A-Za-z0-9_:.-]+#|REPLACE|OPTIONAL)$/;
+
+/**
+ * A macro the ad platform did not fill (`{keyword}`, `[keyword]`, `#keyword#`, `{{x}}`) is not
+ * data: Microsoft Ads leaves `{keyword}` as is on some placements, and a network's postback
+ * template may leave `{payout}` unfilled.
+ */
+export function isUnfilledMacro(value: string): boolean {
+  return unfilledMacro.test(value);
+}

@@ -1,19 +1,20 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Spool } from '../ingest/spool/spool.js';
-import type { Warehouse } from '../warehouse/warehouse.js';
 import { withTimeout } from '../core/timeout.js';
 
 const pingTimeoutMs = 2_000;
 
 /** GET /health: 200 while ClickHouse answers, 503 with the reason while it does not. */
-export const healthRoute: FastifyPluginAsync<{ warehouse: Warehouse; schemaVersion: number; spools: Record<string, Spool> }> = async (
-  app,
-  { warehouse, schemaVersion, spools },
-) => {
+export const healthRoute: FastifyPluginAsync = async (app) => {
+  const { warehouse, pipelines, jobs } = app;
   app.get('/health', { schema: { hide: true } }, async (_req, reply) => {
     // What is still on local disk, waiting for ClickHouse: ingest goes on while it is down.
-    const spool = Object.fromEntries(Object.entries(spools).map(([table, s]) => [table, s.stats()]));
-    const base = { warehouse: warehouse.kind, database: warehouse.database, schemaVersion, spool };
+    const base = {
+      warehouse: warehouse.kind,
+      database: warehouse.database,
+      schemaVersion: app.schemaVersion,
+      spool: pipelines.stats(),
+      jobs: jobs.list(),
+    };
     try {
       await withTimeout(warehouse.ping(), pingTimeoutMs, () => new Error(`no answer from ClickHouse within ${pingTimeoutMs} ms`));
       return { status: 'ok', ...base };

@@ -1,5 +1,4 @@
-import type { ConversionStatus } from '../admin/network-schema.js';
-import type { ConversionState, StoredConversion } from '../ingest/postbacks/conversion-ledger.js';
+import type { ConversionState, ConversionStatus, StoredConversion } from '../core/conversion.js';
 import { parseAmount } from '../core/money.js';
 import type { Warehouse } from './warehouse.js';
 

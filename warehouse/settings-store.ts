@@ -76,3 +76,31 @@ export class SettingsStore<T extends { id: string }> {
     await this.wh.insert(this.table, [{ id, doc, version: nextVersion().toString(), deleted }]);
   }
 }
+
+/**
+ * The settings stores of every module: each opens its own kinds here, and one job refreshes them
+ * all (other keyrev processes sharing a ClickHouse server may have changed them).
+ */
+export class SettingsStores {
+  private readonly stores: { refresh(): Promise<void> }[] = [];
+
+  constructor(private readonly wh: Warehouse) {}
+
+  /** A store for one kind of settings, loaded before it is returned. */
+  async open<T extends { id: string }>(table: SettingsTable, schema: z.ZodType<T>): Promise<SettingsStore<T>> {
+    const store = new SettingsStore(this.wh, table, schema);
+    await store.refresh();
+    this.stores.push(store);
+    return store;
+  }
+
+  async refresh(): Promise<void> {
+    await Promise.all(this.stores.map((s) => s.refresh()));
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    settings: SettingsStores;
+  }
+}

@@ -84,3 +84,10 @@ export function normalizeParams(params: QueryParams): Record<string, Exclude<Par
 export function firstLine(message: string): string {
   return message.split('\n', 1)[0]!.trim();
 }
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The warehouse every module queries through (opened, migrated and closed by the app). */
+    warehouse: Warehouse;
+  }
+}

@@ -1,4 +1,4 @@
-// The worker thread behind WorkerRowEncoder: encodes click segments on the second core.
+// The worker thread behind WorkerClickEncoder: encodes click segments on the second core.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createClickRowEncoder, type ClickRowOptions } from './click-rows.js';
 

@@ -13,11 +13,11 @@ interface Pending {
 }
 
 /**
- * Runs the click row encoder in a worker thread, so parsing and enrichment use the second core
+ * Runs the click row encoder (ingest/clicks/click-rows.ts) in a worker thread, so parsing and enrichment use the second core
  * while the main thread answers redirects. A worker that dies is replaced; what it had in hand
  * fails and is retried by the flusher (the segment is still on disk).
  */
-export class WorkerRowEncoder {
+export class WorkerClickEncoder {
   /** Started on first use and again after it died: the flusher's backoff paces the restarts. */
   private worker: Worker | undefined;
   private nextId = 0;

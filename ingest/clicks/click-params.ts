@@ -1,3 +1,5 @@
+import { isUnfilledMacro } from '../../core/query-string.js';
+
 /**
  * Maps a tracking link's query parameters onto click columns. Ad platforms name things
  * differently (ValueTrack `{creative}`, `{adgroupid}`, Microsoft `{AdId}`), so each column
@@ -68,16 +70,7 @@ export function mapClickParams(params: ReadonlyMap<string, string>): MappedClick
 }
 
 // Patterns of hot paths live outside the functions: a literal in a body is a new RegExp object per call.
-const unfilledMacro = /^(?:\{+[A-Za-z0-9_:.-]+\}+|\[[A-Za-z0-9_:.-]+\]|#[A-Za-z0-9_:.-]+#|REPLACE|OPTIONAL)$/;
 const decimal = /^(\d{1,12})(?:[.,](\d{1,6}))?$/;
-
-/**
- * A macro the ad platform did not fill (`{keyword}`, `[keyword]`, `#keyword#`, `{{x}}`) is not
- * data: Microsoft Ads leaves `{keyword}` as is on some placements.
- */
-export function isUnfilledMacro(value: string): boolean {
-  return unfilledMacro.test(value);
-}
 
 /** "12,34" and "12.34" both mean twelve and 34 hundredths; at most 6 decimals, as the column. */
 export function parseDecimal(value: string): string | undefined {

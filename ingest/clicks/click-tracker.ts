@@ -1,11 +1,12 @@
-import type { Campaign } from '../../admin/campaign-schema.js';
+import type { Campaign } from '../../admin/index.js';
 import type { ClickIdGenerator } from '../../core/click-id.js';
-import { clickParamAliases, isUnfilledMacro, maxFieldLength, parseDecimal, type ClickField } from './click-params.js';
+import { isUnfilledMacro } from '../../core/query-string.js';
+import { clickParamAliases, maxFieldLength, parseDecimal, type ClickField } from './click-params.js';
 import { recordLimits, type ClickRecord } from './click-record.js';
 import { clickQueryLimits } from './click-rows.js';
 import { fillMacros } from './macros.js';
 import { findParam } from '../../core/query-string.js';
-import type { Spool } from '../spool/spool.js';
+import type { Spool } from '../spool/index.js';
 
 export interface ClickRequest {
   campaignId: string;

@@ -1,32 +1,8 @@
-import type { ConversionStatus, duplicatePolicies } from '../../admin/network-schema.js';
+import type { ConversionState, ConversionStatus, DuplicatePolicy, Outcome } from '../../core/conversion.js';
 import { clickIdMs } from '../../core/click-id.js';
 import { ConversionStates } from './conversion-states.js';
 import { ForgottenKeys } from './forgotten-keys.js';
 import { clampMicros } from '../../core/money.js';
-
-/** A conversion as it stands: what reports count for its click, type and transaction id. */
-export interface ConversionState {
-  status: ConversionStatus;
-  amountMicros: bigint;
-  currency: string;
-  revenueMicros: bigint;
-  /** The network of its first postback; a conversion does not move between networks. */
-  network: string;
-  /** Its first postback's time: a later status change does not move it to another day. */
-  convertedAtMs: number;
-  /** The id of the postback that set this state; VersionedCollapsingMergeTree's version. */
-  version: bigint;
-}
-
-/** A conversion as ClickHouse has it, for keys the ledger does not know. */
-export interface StoredConversion {
-  clickId: bigint;
-  type: string;
-  txid: string;
-  state: ConversionState;
-}
-
-export type Outcome = 'new' | 'transition' | 'update' | 'add' | 'duplicate' | 'stale';
 
 export interface Incoming {
   key: string;
@@ -39,7 +15,7 @@ export interface Incoming {
   network: string;
   atMs: number;
   version: bigint;
-  policy: (typeof duplicatePolicies)[number];
+  policy: DuplicatePolicy;
 }
 
 export interface Decision {

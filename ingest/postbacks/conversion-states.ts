@@ -1,5 +1,4 @@
-import type { ConversionStatus } from '../../admin/network-schema.js';
-import type { ConversionState } from './conversion-ledger.js';
+import type { ConversionState, ConversionStatus } from '../../core/conversion.js';
 
 const statuses: readonly ConversionStatus[] = ['lead', 'sale', 'rebill', 'rejected', 'chargeback'];
 const statusIndex = new Map(statuses.map((s, i) => [s, i]));

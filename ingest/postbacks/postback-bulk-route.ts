@@ -2,13 +2,12 @@ import { createGunzip } from 'node:zlib';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Auth } from '../../admin/auth.js';
-import { fail } from '../../core/errors.js';
+import type { Auth } from '../../admin/index.js';
+import { fail, isKeyrevError } from '../../core/errors.js';
 import { objectId } from '../../core/schemas.js';
-import { ingestNdjson } from './postback-bulk.js';
-import { isRefusal } from './postback-params.js';
-import { failRefusal } from './postback-route.js';
-import { queryParams, type PostbackIngest } from './postback-ingest.js';
+import type { PostbackAccess } from './postback-auth.js';
+import { ingestNdjson, type BulkIngest } from './postback-bulk.js';
+import { queryParams } from './postback-request.js';
 import { rawQueryOf } from '../../core/query-string.js';
 
 const params = z.object({ network: objectId.optional() });
@@ -27,7 +26,7 @@ const bulkResult = z.object({
  * names as single ones. The caller proves itself once, by the network's secret (`?secret=`) or
  * the admin key; the answer counts accepted, duplicate and rejected lines and lists the rejected.
  */
-export const postbackBulkRoute: FastifyPluginAsyncZod<{ ingest: PostbackIngest; auth: Auth; maxBytes: number }> = async (app, { ingest, auth, maxBytes }) => {
+export const postbackBulkRoute: FastifyPluginAsyncZod<{ ingest: BulkIngest; access: PostbackAccess; auth: Auth; maxBytes: number }> = async (app, { ingest, access, auth, maxBytes }) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/x-ndjson', 'application/jsonl', 'application/json-seq'], (_req: FastifyRequest, payload, done) => done(null, payload));
 
@@ -45,9 +44,9 @@ export const postbackBulkRoute: FastifyPluginAsyncZod<{ ingest: PostbackIngest; 
   async function handle(req: FastifyRequest, network: string | undefined) {
     const query = queryParams(rawQueryOf(req.raw.url));
     const caller = auth.isAdmin(req)
-      ? { network: network === undefined ? undefined : (ingest.network(network) ?? fail('KR_NOT_FOUND', `no network ${network}`)), ip: req.ip }
-      : ingest.authorize({ networkSlug: network, pathSecret: undefined, ip: req.ip, params: query, signed: undefined });
-    if (isRefusal(caller)) failRefusal(caller);
+      ? { network: network === undefined ? undefined : (access.findNetwork(network) ?? fail('KR_NOT_FOUND', `no network ${network}`)), ip: req.ip }
+      : access.authorize({ networkSlug: network, pathSecret: undefined, ip: req.ip, params: query, signed: undefined });
+    if (isKeyrevError(caller)) throw caller;
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding !== 'identity' && encoding !== 'gzip') fail('KR_UNSUPPORTED_MEDIA_TYPE', `content-encoding ${encoding} is not accepted (gzip is)`);
     const body = req.body as NodeJS.ReadableStream;

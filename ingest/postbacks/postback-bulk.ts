@@ -1,7 +1,16 @@
-import type { Outcome } from './conversion-ledger.js';
+import type { Outcome } from '../../core/conversion.js';
 import { ndjsonLines } from './ndjson-lines.js';
-import { isRefusal, type Refusal } from './postback-params.js';
-import { jsonParams, type Accepted, type Caller, type PostbackIngest, type Unrecorded } from './postback-ingest.js';
+import { isKeyrevError, type KeyrevError } from '../../core/errors.js';
+import type { Caller } from './postback-auth.js';
+import type { Accepted, PostbackIngest } from './postback-ingest.js';
+import { jsonParams } from './postback-request.js';
+
+/** What a bulk stream needs: decisions a batch at a time, and a pace the inserts can follow. */
+export interface BulkIngest {
+  acceptMany: PostbackIngest['acceptMany'];
+  /** Waits while the spool holds more than this that ClickHouse is busy taking (Flusher.keepPace). */
+  keepPace(maxBacklogBytes: number): Promise<void>;
+}
 
 export const bulkLimits = {
   maxLineBytes: 16 * 1024,
@@ -37,7 +46,7 @@ const counted: Record<Outcome, 'accepted' | 'duplicates'> = {
  * while too many lines wait for the spool (backpressure through the request stream), so memory
  * stays flat whatever the stream's size. Bad lines are answered, not fatal.
  */
-export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body: AsyncIterable<Buffer>): Promise<BulkResult> {
+export async function ingestNdjson(ingest: BulkIngest, caller: Caller, body: AsyncIterable<Buffer>): Promise<BulkResult> {
   const result: BulkResult = { lines: 0, accepted: 0, duplicates: 0, rejected: 0, errors: [], errorsTruncated: false };
   const reject = (line: number, reason: string) => {
     result.rejected++;
@@ -55,9 +64,9 @@ export async function ingestNdjson(ingest: PostbackIngest, caller: Caller, body:
       resolve();
     }
   };
-  const count = (line: number, r: Accepted | Refusal | Unrecorded) => {
-    if ('unrecorded' in r) reject(line, `${r.unrecorded}: send this line again`);
-    else if (isRefusal(r)) reject(line, r.message);
+  const count = (line: number, r: Accepted | KeyrevError) => {
+    // A 5xx (ClickHouse could not be asked) is this side's doing: the line may be sent again.
+    if (isKeyrevError(r)) reject(line, r.statusCode >= 500 ? `${r.message}: send this line again` : r.message);
     else if (!r.durable) reject(line, 'spool full, not recorded: send this line again');
     else result[counted[r.outcome]]++;
   };

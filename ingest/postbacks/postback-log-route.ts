@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Auth } from '../../admin/auth.js';
+import type { Auth } from '../../admin/index.js';
 import type { PostbackLog } from './postback-log.js';
 
 const entry = z.object({

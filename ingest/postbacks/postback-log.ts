@@ -1,10 +1,9 @@
-import type { RefusalReason } from './postback-params.js';
-
 export interface PostbackLogEntry {
   at: string;
   /** refused: answered 4xx and nothing stored; warning: accepted, but something needs the operator. */
   kind: 'refused' | 'warning';
-  reason: RefusalReason | 'no_rate';
+  /** A refusal's reason (`bad_secret`, `missing_click_id`...) or a warning's (`no_rate`). */
+  reason: string;
   message: string;
   network: string;
   ip: string;

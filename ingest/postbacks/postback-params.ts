@@ -1,7 +1,9 @@
-import type { ConversionStatus, Network, PostbackField } from '../../admin/network-schema.js';
+import { KeyrevError } from '../../core/errors.js';
+import type { ConversionStatus } from '../../core/conversion.js';
+import type { Network, PostbackField } from './network-schema.js';
 import { currencyPattern } from '../../core/schemas.js';
 import { parseClickId } from '../../core/click-id.js';
-import { isUnfilledMacro } from '../clicks/click-params.js';
+import { isUnfilledMacro } from '../../core/query-string.js';
 import { parseAmount } from '../../core/money.js';
 
 /** The parameter names of each field when a network's settings do not name their own (also listed in the README). */
@@ -46,14 +48,10 @@ export type RefusalReason =
   | 'ip_not_allowed'
   | 'bad_signature';
 
-/** A refused postback: the HTTP status, a stable reason (metrics, log) and the one-line message. */
-export interface Refusal {
-  status: 400 | 403 | 404 | 413;
-  reason: RefusalReason;
-  message: string;
+/** A refused postback: the error code, a stable reason (metrics, log) and the one-line message. */
+export function refuse(code: 'KR_BAD_REQUEST' | 'KR_FORBIDDEN' | 'KR_NOT_FOUND', reason: RefusalReason, message: string): KeyrevError {
+  return new KeyrevError(code, message, reason);
 }
-
-export const refuse = (status: Refusal['status'], reason: RefusalReason, message: string): Refusal => ({ status, reason, message });
 
 export interface PostbackFields {
   clickId: bigint;
@@ -93,7 +91,7 @@ const found = {
  * counts as absent: `payout={payout}` is no payout, not a bad one. Each field takes the value of
  * its first-ranked name present; parameters are walked once (this runs for every NDJSON line).
  */
-export function readPostback(params: ReadonlyMap<string, string>, network: Network | undefined): PostbackFields | Refusal {
+export function readPostback(params: ReadonlyMap<string, string>, network: Network | undefined): PostbackFields | KeyrevError {
   const index = network ? indexOf(network) : defaultIndex;
   const { value, rank, from, keys } = found;
   value.fill(undefined);
@@ -119,26 +117,26 @@ export function readPostback(params: ReadonlyMap<string, string>, network: Netwo
   });
 
   const rawClickId = value[slot.clickId];
-  if (rawClickId === undefined) return refuse(400, 'missing_click_id', 'missing click id');
+  if (rawClickId === undefined) return refuse('KR_BAD_REQUEST', 'missing_click_id', 'missing click id');
   const clickId = parseClickId(rawClickId);
-  if (clickId === undefined) return refuse(400, 'bad_click_id', `bad click id: ${preview(rawClickId)}`);
+  if (clickId === undefined) return refuse('KR_BAD_REQUEST', 'bad_click_id', `bad click id: ${preview(rawClickId)}`);
 
   const rawAmount = value[slot.amount];
   const amountMicros = rawAmount === undefined ? undefined : parseAmount(rawAmount);
-  if (rawAmount !== undefined && amountMicros === undefined) return refuse(400, 'bad_amount', `bad amount: ${preview(rawAmount)}`);
+  if (rawAmount !== undefined && amountMicros === undefined) return refuse('KR_BAD_REQUEST', 'bad_amount', `bad amount: ${preview(rawAmount)}`);
 
   const rawStatus = value[slot.status];
   const status = rawStatus === undefined ? 'sale' : statusOf(rawStatus, network);
-  if (status === undefined) return refuse(400, 'unknown_status', `unknown status: ${preview(rawStatus!)} (map it in the network's statusMap)`);
+  if (status === undefined) return refuse('KR_BAD_REQUEST', 'unknown_status', `unknown status: ${preview(rawStatus!)} (map it in the network's statusMap)`);
 
   const rawCurrency = value[slot.currency];
-  if (rawCurrency !== undefined && !currencyPattern.test(rawCurrency)) return refuse(400, 'bad_currency', `bad currency: ${preview(rawCurrency)}`);
+  if (rawCurrency !== undefined && !currencyPattern.test(rawCurrency)) return refuse('KR_BAD_REQUEST', 'bad_currency', `bad currency: ${preview(rawCurrency)}`);
   const currency = (rawCurrency ?? network?.currency ?? '').toUpperCase();
 
   const txid = value[slot.txid] ?? '';
-  if (txid.length > postbackLimits.txid) return refuse(400, 'bad_txid', `transaction id longer than ${postbackLimits.txid} characters`);
+  if (txid.length > postbackLimits.txid) return refuse('KR_BAD_REQUEST', 'bad_txid', `transaction id longer than ${postbackLimits.txid} characters`);
   const type = value[slot.type] ?? '';
-  if (type.length > postbackLimits.type) return refuse(400, 'bad_type', `conversion type longer than ${postbackLimits.type} characters`);
+  if (type.length > postbackLimits.type) return refuse('KR_BAD_REQUEST', 'bad_type', `conversion type longer than ${postbackLimits.type} characters`);
 
   const extra: Record<string, string> = {};
   let kept = 0;
@@ -187,8 +185,4 @@ function statusOf(raw: string, network: Network | undefined): ConversionStatus |
 /** Enough of a bad value to recognise it in a one-line reason, never a whole payload. */
 function preview(value: string): string {
   return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-}
-
-export function isRefusal(value: object): value is Refusal {
-  return 'reason' in value;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClickRecord } from '../../../ingest/clicks/click-record.js';
 import { clickColumns, createClickRowEncoder } from '../../../ingest/clicks/click-rows.js';
-import { WorkerRowEncoder } from '../../../ingest/clicks/click-encoder.js';
+import { WorkerClickEncoder } from '../../../ingest/clicks/click-encoder.js';
 
 const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const record = (over: Partial<ClickRecord> = {}): ClickRecord => ({
@@ -55,7 +55,7 @@ describe('click rows', () => {
   });
 
   it('runs in a worker thread with the same result', async () => {
-    const worker = new WorkerRowEncoder({ ipStorage: 'full', uniqueWindowMs: 60_000 });
+    const worker = new WorkerClickEncoder({ ipStorage: 'full', uniqueWindowMs: 60_000 });
     try {
       const inThread = createClickRowEncoder({ ipStorage: 'full', uniqueWindowMs: 60_000 })(segment(record()));
       const viaWorker = await worker.encode(segment(record()));

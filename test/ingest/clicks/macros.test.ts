@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isUnfilledMacro, mapClickParams, parseDecimal } from '../../../ingest/clicks/click-params.js';
+import { isUnfilledMacro } from '../../../core/query-string.js';
+import { mapClickParams, parseDecimal } from '../../../ingest/clicks/click-params.js';
 import { fillMacros } from '../../../ingest/clicks/macros.js';
 import { parseQuery } from '../../../core/query-string.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversionStatus } from '../../../admin/network-schema.js';
+import type { ConversionStatus } from '../../../core/conversion.js';
 import { ClickIdGenerator } from '../../../core/click-id.js';
 import { ConversionLedger, conversionKey, type Incoming } from '../../../ingest/postbacks/conversion-ledger.js';
 

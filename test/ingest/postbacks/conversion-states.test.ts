@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversionState } from '../../../ingest/postbacks/conversion-ledger.js';
+import type { ConversionState } from '../../../core/conversion.js';
 import { ConversionStates } from '../../../ingest/postbacks/conversion-states.js';
 
 const state = (n: number, extra: Partial<ConversionState> = {}): ConversionState => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Network } from '../../../admin/network-schema.js';
+import type { Network } from '../../../ingest/postbacks/network-schema.js';
 import { readPostback } from '../../../ingest/postbacks/postback-params.js';
 
 const read = (pairs: [string, string][], network?: Partial<Network>) => readPostback(new Map(pairs), network as Network | undefined);

@@ -1,20 +1,11 @@
 import { z } from 'zod';
-import { currencyCode, isoTimestamp, objectId } from '../core/schemas.js';
-import { isCidr } from '../core/ip-allowlist.js';
-
-/** The statuses keyrev keeps; every word or code a network sends maps onto one of them. */
-export const conversionStatuses = ['lead', 'sale', 'rejected', 'rebill', 'chargeback'] as const;
-export type ConversionStatus = (typeof conversionStatuses)[number];
+import { currencyCode, isoTimestamp, objectId } from '../../core/schemas.js';
+import { isCidr } from '../../core/ip-allowlist.js';
+import { conversionStatuses, duplicatePolicies } from '../../core/conversion.js';
 
 /** The postback fields whose parameter names a network may set (defaultPostbackParams in ingest/postbacks/postback-params.ts lists the defaults). */
 export const postbackFields = ['clickId', 'amount', 'txid', 'status', 'currency', 'type'] as const;
 export type PostbackField = (typeof postbackFields)[number];
-
-/**
- * What a repeated postback (same click, type and transaction id, same status) means:
- * ignore it as a retry, count it as a new conversion, update the payout, or add its payout.
- */
-export const duplicatePolicies = ['ignore', 'new', 'update', 'add'] as const;
 
 const paramName = z.string().trim().min(1).max(64);
 

@@ -1,19 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { Auth } from './auth.js';
-import type { CurrencyRates } from './currency-rates.js';
-import { currencyRatesDoc, currencyRatesInput } from './currency-rates.js';
+import type { Auth } from '../../admin/index.js';
 import { networkInput, networkParams, networkPatch, networkView } from './network-schema.js';
 import type { Networks } from './networks.js';
 
 export interface NetworkRouteOptions {
   networks: Networks;
-  rates: CurrencyRates;
   auth: Auth;
 }
 
-/** /api/networks (per-network postback settings) and /api/currency-rates (admin key). */
-export const networkRoute: FastifyPluginAsyncZod<NetworkRouteOptions> = async (app, { networks, rates, auth }) => {
+/** /api/networks: per-network postback settings (admin key). */
+export const networkRoute: FastifyPluginAsyncZod<NetworkRouteOptions> = async (app, { networks, auth }) => {
   app.addHook('preHandler', auth.admin);
   const tags = ['networks'];
 
@@ -39,10 +36,4 @@ export const networkRoute: FastifyPluginAsyncZod<NetworkRouteOptions> = async (a
     await networks.remove(req.params.slug);
     return reply.status(204).send();
   });
-
-  app.get('/api/currency-rates', { schema: { tags: ['currency'], response: { 200: currencyRatesDoc } } }, async () => rates.current());
-
-  app.put('/api/currency-rates', { schema: { tags: ['currency'], body: currencyRatesInput, response: { 200: currencyRatesDoc } } }, async (req) =>
-    rates.replace(req.body),
-  );
 };

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { fail } from '../core/errors.js';
-import type { SettingsStore } from '../warehouse/settings-store.js';
+import { fail } from '../../core/errors.js';
+import type { SettingsStore } from '../../warehouse/settings-store.js';
 import type { Network, NetworkView, networkInput, networkPatch } from './network-schema.js';
 
 /** Affiliate networks' postback settings, keyed by slug (the `:network` of `/postback/:network`). */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAuth, startApp, type TestApp } from '../helpers/app.js';
+import { adminAuth, startApp, type TestApp } from '../../helpers/app.js';
 
 describe('/api/networks and /api/currency-rates', () => {
   let t: TestApp;

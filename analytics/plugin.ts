@@ -1,0 +1,15 @@
+import fp from 'fastify-plugin';
+import { clickLookupRoute } from './click-lookup-route.js';
+import { conversionLogRoute } from './conversion-log-route.js';
+import { reportRoute } from './report-route.js';
+
+/** Reports, time series, exports, the conversion log and click lookups (report or admin key). */
+export const analyticsPlugin = fp(
+  async (app) => {
+    const { warehouse, auth } = app;
+    await app.register(clickLookupRoute, { warehouse, auth });
+    await app.register(conversionLogRoute, { warehouse, auth });
+    await app.register(reportRoute, { warehouse, auth });
+  },
+  { name: 'keyrev-analytics', dependencies: ['keyrev-platform', 'keyrev-admin'] },
+);

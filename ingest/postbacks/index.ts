@@ -1,0 +1,2 @@
+// The postback module's public surface.
+export { postbacksPlugin, type PostbacksOptions } from './plugin.js';

@@ -1,0 +1,75 @@
+import fp from 'fastify-plugin';
+import { ClickIdGenerator, clickIdMs } from '../../core/click-id.js';
+import type { Config } from '../../core/config.js';
+import type { KeyrevError } from '../../core/errors.js';
+import { findConversionStates, loadConversionStates } from '../../warehouse/conversion-store.js';
+import { ConversionLedger, conversionKey } from './conversion-ledger.js';
+import { ConversionLookups } from './conversion-lookups.js';
+import { networkRoute } from './network-route.js';
+import { network } from './network-schema.js';
+import { Networks } from './networks.js';
+import { createPostbackAccess } from './postback-auth.js';
+import { postbackBulkRoute } from './postback-bulk-route.js';
+import { PostbackIngest } from './postback-ingest.js';
+import { PostbackLog } from './postback-log.js';
+import { postbackLogRoute } from './postback-log-route.js';
+import { postbackRoute } from './postback-route.js';
+import { postbackColumns } from './postback-row.js';
+
+export type PostbacksOptions = Pick<Config, 'nodeId' | 'postbackSecret' | 'bulkMaxBytes' | 'ledgerMaxConversions'>;
+
+/**
+ * The postback path: single and bulk postbacks, network settings, the ledger that decides each
+ * postback before it is acknowledged, and the `conversion` event once it is durable.
+ */
+export const postbacksPlugin = fp<PostbacksOptions>(
+  async (app, config) => {
+    const { warehouse, metrics } = app;
+    const networkStore = await app.settings.open('networks', network);
+    const postbacks = app.pipelines.open({ table: 'postbacks', columns: postbackColumns });
+    app.addHook('onClose', () => postbacks.close());
+
+    // Postbacks are decided against the conversions as they stand: first what a previous run left
+    // in the spool goes into ClickHouse, then the ledger is loaded from it.
+    await postbacks.flusher.drain();
+    const ledger = new ConversionLedger(app.rates, {
+      maxEntries: config.ledgerMaxConversions,
+      // The spool counts a record from its append, made in the same turn as its decision; the
+      // seconds of margin only cover the postback ids' clock.
+      unflushedSince: () => Date.now() - Math.max(postbacks.spool.stats().oldestAgeMs, 5_000),
+    });
+    metrics.observeLedger(ledger);
+    const loaded = await loadConversionStates(warehouse, config.ledgerMaxConversions, (clickId, type, txid, state) =>
+      ledger.load(conversionKey(clickId, type, txid), state, clickIdMs(clickId)),
+    );
+    // Only the newest conversions were loaded: older clicks' keys are looked up when they come.
+    if (loaded.truncated && loaded.oldestClickId !== undefined) ledger.forgetBefore(clickIdMs(loaded.oldestClickId) + 1);
+
+    const log = new PostbackLog();
+    const refused = (r: KeyrevError, slug: string, ip: string, source: string) => {
+      const reason = r.reason ?? r.code;
+      log.add({ kind: 'refused', reason, message: r.message, network: slug, ip, source });
+      metrics.postbackRefusals.inc({ reason });
+      return r;
+    };
+    const access = createPostbackAccess({ findNetwork: (slug) => networkStore.get(slug), globalSecret: config.postbackSecret, refused });
+    const ingest = new PostbackIngest({
+      ids: new ClickIdGenerator(config.nodeId),
+      ledger,
+      lookups: new ConversionLookups(ledger, (clickIds) => findConversionStates(warehouse, clickIds), () => metrics.ledgerLookups.inc()),
+      rates: app.rates,
+      spool: postbacks.spool,
+      log,
+      metrics,
+      events: app.events,
+      refused,
+    });
+    const bulk = { acceptMany: ingest.acceptMany.bind(ingest), keepPace: (bytes: number) => postbacks.flusher.keepPace(bytes) };
+
+    await app.register(postbackRoute, { ingest, access });
+    await app.register(postbackBulkRoute, { ingest: bulk, access, auth: app.auth, maxBytes: config.bulkMaxBytes });
+    await app.register(networkRoute, { networks: new Networks(networkStore), auth: app.auth });
+    await app.register(postbackLogRoute, { log, auth: app.auth });
+  },
+  { name: 'keyrev-postbacks', dependencies: ['keyrev-platform', 'keyrev-admin', 'keyrev-spool'] },
+);
