@@ -9,20 +9,43 @@ export interface ClickRecord {
   /** milliseconds since the epoch, the click id's time */
   ts: number;
   /** campaign id as requested */
-  c: string;
+  campaign: string;
   /** the campaign's traffic source ('' when missed) */
-  src: string;
+  source: string;
   /** 1 when the campaign was unknown or paused */
   missed: 0 | 1;
   /** cost from the campaign's cost model, used when the link passes none */
-  mc: string;
+  modelCost: string;
   /** the raw query string, without '?' */
+  query: string;
+  ip: string;
+  userAgent: string;
+  referrer: string;
+  /** the trusted country header's value, when one is configured */
+  countryHint?: string;
+}
+
+/** The same record as keyrev 0.1 wrote it, with short names: a spool left by it is still replayed. */
+interface ShortNamedClickRecord {
+  id: string;
+  ts: number;
+  c: string;
+  src: string;
+  missed: 0 | 1;
+  mc: string;
   q: string;
   ip: string;
   ua: string;
   ref: string;
-  /** the trusted country header's value, when one is configured */
   cc?: string;
+}
+
+/** One spool line as a record, whichever version wrote it; throws on a line that is not JSON. */
+export function readClickRecord(line: string): ClickRecord {
+  const r = JSON.parse(line) as ClickRecord | ShortNamedClickRecord;
+  if (!('c' in r)) return r;
+  const { id, ts, c, src, missed, mc, q, ip, ua, ref, cc } = r;
+  return { id, ts, campaign: c, source: src, missed, modelCost: mc, query: q, ip, userAgent: ua, referrer: ref, ...(cc === undefined ? {} : { countryHint: cc }) };
 }
 
 /** Bounds on what is spooled per click: the row encoder bounds each field further. */

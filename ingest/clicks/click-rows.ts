@@ -1,5 +1,5 @@
 import { clickParamAliases, mapClickParams, type ClickField } from './click-params.js';
-import type { ClickRecord } from './click-record.js';
+import { readClickRecord, type ClickRecord } from './click-record.js';
 import { compactLine } from '../../warehouse/compact-row.js';
 import { createEnricher } from './enrich.js';
 import { parseVisitorIp, storedIp } from '../../core/ip.js';
@@ -49,18 +49,18 @@ export function createClickRowEncoder(opts: ClickRowOptions) {
   const unique = new UniqueClicks({ windowMs: opts.uniqueWindowMs, maxEntries: 1_000_000 });
 
   function row(r: ClickRecord): ClickRow {
-    const { fields, extra, cost } = mapClickParams(parseQuery(r.q, clickQueryLimits).params);
+    const { fields, extra, cost } = mapClickParams(parseQuery(r.query, clickQueryLimits).params);
     const ip = parseVisitorIp(r.ip);
-    const userAgent = clean(r.ua, 1024);
-    const e = enrich({ userAgent, ip, ...(r.cc === undefined ? {} : { countryHint: r.cc }) });
+    const userAgent = clean(r.userAgent, 1024);
+    const e = enrich({ userAgent, ip, ...(r.countryHint === undefined ? {} : { countryHint: r.countryHint }) });
     return {
       click_id: r.id,
       ts: r.ts,
-      campaign_id: clean(r.c, 64),
-      traffic_source: r.src,
+      campaign_id: clean(r.campaign, 64),
+      traffic_source: r.source,
       ...fields,
-      cost: cost ?? r.mc,
-      referrer: clean(r.ref, 1024),
+      cost: cost ?? r.modelCost,
+      referrer: clean(r.referrer, 1024),
       ip: storedIp(ip, opts.ipStorage),
       user_agent: userAgent,
       device_type: e.deviceType,
@@ -68,7 +68,7 @@ export function createClickRowEncoder(opts: ClickRowOptions) {
       browser: e.browser,
       country: e.country,
       is_bot: e.isBot ? 1 : 0,
-      is_unique: unique.isUnique(r.c, ip.text, userAgent, r.ts) ? 1 : 0,
+      is_unique: unique.isUnique(r.campaign, ip.text, userAgent, r.ts) ? 1 : 0,
       missed: r.missed,
       extra,
     };
@@ -80,7 +80,7 @@ export function createClickRowEncoder(opts: ClickRowOptions) {
     for (const line of segment.toString('utf8').split('\n')) {
       if (line.length === 0) continue;
       try {
-        out.push(compactLine(clickColumns, row(JSON.parse(line) as ClickRecord)));
+        out.push(compactLine(clickColumns, row(readClickRecord(line))));
       } catch {
         skipped++;
       }

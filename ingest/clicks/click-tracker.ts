@@ -71,15 +71,15 @@ export class ClickTracker {
     const record: ClickRecord = {
       id: clickId,
       ts: ms,
-      c: req.campaignId,
-      src: campaign?.trafficSource ?? '',
+      campaign: req.campaignId,
+      source: campaign?.trafficSource ?? '',
       missed: campaign ? 0 : 1,
-      mc: costFromModel(campaign),
-      q: req.rawQuery.length > recordLimits.query ? req.rawQuery.slice(0, recordLimits.query) : req.rawQuery,
+      modelCost: costFromModel(campaign),
+      query: req.rawQuery.length > recordLimits.query ? req.rawQuery.slice(0, recordLimits.query) : req.rawQuery,
       ip: req.ip,
-      ua: req.userAgent.length > recordLimits.userAgent ? req.userAgent.slice(0, recordLimits.userAgent) : req.userAgent,
-      ref: req.referrer.length > recordLimits.referrer ? req.referrer.slice(0, recordLimits.referrer) : req.referrer,
-      ...(req.countryHint === undefined ? {} : { cc: req.countryHint }),
+      userAgent: req.userAgent.length > recordLimits.userAgent ? req.userAgent.slice(0, recordLimits.userAgent) : req.userAgent,
+      referrer: req.referrer.length > recordLimits.referrer ? req.referrer.slice(0, recordLimits.referrer) : req.referrer,
+      ...(req.countryHint === undefined ? {} : { countryHint: req.countryHint }),
     };
     const durable = await d.spool.append(`${JSON.stringify(record)}\n`);
     const template = campaign?.offerUrl ?? found?.fallbackUrl ?? d.fallbackUrl;
@@ -105,7 +105,7 @@ export class ClickTracker {
           return this.deps.countryOf(req.ip, req.countryHint);
         case 'cost': {
           const passed = findParam(req.rawQuery, costNames, clickQueryLimits, true, (v) => parseDecimal(v) !== undefined);
-          return passed === undefined ? record.mc : parseDecimal(passed);
+          return passed === undefined ? record.modelCost : parseDecimal(passed);
         }
         default: {
           const aliases = columnMacros.get(name);

@@ -88,7 +88,7 @@ describe('reports match a model of clicks and postbacks', () => {
         const clicks: ModelClick[] = [];
         const record = (c: ModelClick): string => {
           const q = new URLSearchParams({ kw: c.keyword, matchtype: c.matchType, utm_source: c.utmSource, sub1: c.sub1, cost: c.cost.toFixed(2) });
-          const r: ClickRecord = { id: c.id, ts: c.ts, c: c.campaign, src: 'google', missed: 0, mc: '0', q: q.toString(), ip: '198.51.100.1', ua: 'Mozilla/5.0', ref: '' };
+          const r: ClickRecord = { id: c.id, ts: c.ts, campaign: c.campaign, source: 'google', missed: 0, modelCost: '0', query: q.toString(), ip: '198.51.100.1', userAgent: 'Mozilla/5.0', referrer: '' };
           return `${JSON.stringify(r)}\n`;
         };
         const late: ModelClick[] = [];

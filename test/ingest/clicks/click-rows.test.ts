@@ -7,14 +7,14 @@ const chrome = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KH
 const record = (over: Partial<ClickRecord> = {}): ClickRecord => ({
   id: '383751356126593024',
   ts: Date.UTC(2026, 10, 24, 12),
-  c: 'camp1',
-  src: 'google',
+  campaign: 'camp1',
+  source: 'google',
   missed: 0,
-  mc: '0.250000',
-  q: 'kw=c%2B%2B&ad=7&foo=bar',
+  modelCost: '0.250000',
+  query: 'kw=c%2B%2B&ad=7&foo=bar',
   ip: '::ffff:81.2.69.142',
-  ua: chrome,
-  ref: 'https://www.google.com/',
+  userAgent: chrome,
+  referrer: 'https://www.google.com/',
   ...over,
 });
 const segment = (...records: ClickRecord[]) => Buffer.from(records.map((r) => `${JSON.stringify(r)}\n`).join(''));
@@ -22,7 +22,7 @@ const segment = (...records: ClickRecord[]) => Buffer.from(records.map((r) => `$
 describe('click rows', () => {
   it('turns spooled records into enriched clicks rows', () => {
     const encode = createClickRowEncoder({ ipStorage: 'truncated', uniqueWindowMs: 60_000 });
-    const out = encode(segment(record(), record({ id: '383751356126593025', q: 'kw=x&cost=1,5', cc: 'de' })));
+    const out = encode(segment(record(), record({ id: '383751356126593025', query: 'kw=x&cost=1,5', countryHint: 'de' })));
     expect(out).toMatchObject({ rows: 2, skipped: 0 });
     // Each line is a JSON array in clickColumns order (JSONCompactEachRow).
     const [a, b] = out.data
@@ -46,6 +46,15 @@ describe('click rows', () => {
       extra: { foo: 'bar' },
     });
     expect(b).toMatchObject({ keyword: 'x', cost: '1.5', country: 'DE', is_unique: 0 });
+  });
+
+  it('reads a record as keyrev 0.1 spooled it (short names), so an upgrade replays an old spool', () => {
+    const r = record({ countryHint: 'de' });
+    const short = { id: r.id, ts: r.ts, c: r.campaign, src: r.source, missed: r.missed, mc: r.modelCost, q: r.query, ip: r.ip, ua: r.userAgent, ref: r.referrer, cc: 'de' };
+    const fresh = () => createClickRowEncoder({ ipStorage: 'full', uniqueWindowMs: 60_000 });
+    const old = fresh()(Buffer.from(`${JSON.stringify(short)}\n`));
+    expect(old).toMatchObject({ rows: 1, skipped: 0 });
+    expect(old.data.toString()).toBe(fresh()(segment(r)).data.toString());
   });
 
   it('skips and counts a damaged line instead of failing the segment', () => {
