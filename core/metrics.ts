@@ -64,6 +64,12 @@ export function createMetrics() {
       labelNames: ['table'] as const,
       registers: [registry],
     }),
+    damagedLines: new Counter({
+      name: 'keyrev_spool_damaged_lines_total',
+      help: 'Spool lines that are not a readable record (disk damage), left out of the insert, by table',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
     flushFailures: new Counter({
       name: 'keyrev_flush_failures_total',
       help: 'Failed spool flushes: ClickHouse unavailable (retried) or refused (segment moved aside)',
@@ -96,7 +102,7 @@ export function createMetrics() {
     }),
     rejects: new Counter({
       name: 'keyrev_rejects_total',
-      help: 'Requests refused with a 4xx, by error code',
+      help: 'Requests refused, by error code (every code but KR_INTERNAL, a bug, which is logged instead)',
       labelNames: ['code'] as const,
       registers: [registry],
     }),

@@ -66,7 +66,8 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
     const { code, message } = classify(error);
     const body = errorBody(code, message);
     if (body.statusCode >= 500) request.log.error({ err: error }, 'request failed');
-    else metrics.rejects.inc({ code });
+    // A 503 (ClickHouse away, spool full) is a refusal an operator watches for; KR_INTERNAL is a bug, in the log.
+    if (code !== 'KR_INTERNAL') metrics.rejects.inc({ code });
     return reply.status(body.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -21,7 +21,12 @@ export const clicksPlugin = fp<ClicksOptions>(
     const clicks = app.pipelines.open({
       table: 'clicks',
       columns: clickColumns,
-      encode: async (segment) => (await encoder.encode(segment)).data,
+      encode: async (segment) => {
+        const { data, skipped } = await encoder.encode(segment);
+        // Counted once per segment: the pipeline encodes a segment once however often it is retried.
+        if (skipped > 0) app.metrics.damagedLines.inc({ table: 'clicks' }, skipped);
+        return data;
+      },
     });
     // The pipeline ships what it can while the encoder still runs; then the encoder stops.
     app.addHook('onClose', async () => {

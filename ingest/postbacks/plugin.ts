@@ -1,8 +1,9 @@
 import fp from 'fastify-plugin';
 import { ClickIdGenerator, clickIdMs } from '../../core/click-id.js';
 import type { Config } from '../../core/config.js';
-import type { KeyrevError } from '../../core/errors.js';
+import { StartupError, type KeyrevError } from '../../core/errors.js';
 import { findConversionStates, loadConversionStates } from '../../warehouse/conversion-store.js';
+import { firstLine } from '../../warehouse/warehouse.js';
 import { ConversionLedger, conversionKey } from './conversion-ledger.js';
 import { ConversionLookups } from './conversion-lookups.js';
 import { networkRoute } from './network-route.js';
@@ -31,7 +32,10 @@ export const postbacksPlugin = fp<PostbacksOptions>(
 
     // Postbacks are decided against the conversions as they stand: first what a previous run left
     // in the spool goes into ClickHouse, then the ledger is loaded from it.
-    await postbacks.flusher.drain();
+    await postbacks.flusher.drain().catch((err: unknown) => {
+      // ClickHouse away or failing at start is an operator's matter: one line, no stack trace.
+      throw new StartupError(`the postback spool could not be replayed into ClickHouse: ${firstLine((err as Error).message)}`, { cause: err });
+    });
     const ledger = new ConversionLedger(app.rates, {
       maxEntries: config.ledgerMaxConversions,
       // The spool counts a record from its append, made in the same turn as its decision; the

@@ -25,6 +25,8 @@ export class Flusher {
   private chain: Promise<void> = Promise.resolve();
   private backoffMs = 0;
   private stopped = true;
+  /** Why the last pass stopped short, for drain() to tell its caller. */
+  private failure: Error | undefined;
 
   constructor(
     private readonly spool: Spool,
@@ -54,10 +56,10 @@ export class Flusher {
     await this.chain;
   }
 
-  /** Seals and ships everything now; resolves when the spool is empty, rejects if ClickHouse fails. */
+  /** Seals and ships everything now; resolves when the spool is empty, rejects (with ClickHouse's error) if ClickHouse fails. */
   async drain(): Promise<void> {
     await this.exclusive(() => this.ship(true));
-    if (this.spool.stats().segments > 0) throw new Error('spool not drained: ClickHouse did not take every segment');
+    if (this.spool.stats().segments > 0) throw this.failure ?? new Error('spool not drained: ClickHouse did not take every segment');
   }
 
   private schedule(delayMs: number): void {
@@ -75,6 +77,7 @@ export class Flusher {
   }
 
   private async ship(force: boolean): Promise<void> {
+    this.failure = undefined;
     for (const segment of await this.spool.takeReady({ force })) {
       const data = await this.spool.read(segment);
       try {
@@ -88,6 +91,7 @@ export class Flusher {
           this.opts.log.error({ err, kept }, 'ClickHouse refused a spool segment; moved aside');
           continue;
         }
+        this.failure = err as Error;
         this.opts.onFailure?.('unavailable');
         this.backoffMs = Math.min(this.opts.maxBackoffMs, Math.max(this.opts.intervalMs, this.backoffMs * 2));
         this.opts.log.warn({ err: (err as Error).message, retryInMs: this.backoffMs }, 'ClickHouse unavailable; spooling');

@@ -55,13 +55,22 @@ export function openPipeline(opts: PipelineOptions, warehouse: Warehouse, metric
     maxTotalBytes: opts.maxTotalBytes,
   });
   const { encode, insertLock, columns } = opts;
+  // A retried segment is inserted as it was first encoded: encoding keeps state (a visitor's first
+  // click is the unique one), so encoding it again would give other rows under the same token.
+  // One is enough: the flusher ships one segment at a time and retries the one that failed.
+  let encoded: { dedupToken: string; payload: Buffer } | undefined;
   const sink = async (data: Buffer, dedupToken: string) => {
-    const payload = encode ? await encode(data) : data;
+    let payload = data;
+    if (encode) {
+      if (encoded?.dedupToken !== dedupToken) encoded = { dedupToken, payload: await encode(data) };
+      payload = encoded.payload;
+    }
     // A segment is written by one run, so its first byte tells its format: '[' an array, '{' an object.
     const compact = columns !== undefined && payload[0] === 0x5b;
     await insertLock(() =>
       warehouse.insertRaw(table, payload, compact ? 'JSONCompactEachRow' : 'JSONEachRow', compact ? { dedupToken, columns } : { dedupToken }),
     );
+    encoded = undefined;
   };
   const flusher = new Flusher(spool, sink, {
     intervalMs: Math.min(100, opts.flushIntervalMs),

@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminAuth, startApp, type TestApp } from '../helpers/app.js';
+import { EmbeddedWarehouse } from '../../warehouse/embedded.js';
+import { adminAuth, startApp, tempDir, type TestApp } from '../helpers/app.js';
+import { FlakyWarehouse } from '../helpers/flaky-warehouse.js';
 
 describe('health, metrics and the API description', () => {
   let t: TestApp;
+  let flaky: FlakyWarehouse;
   beforeAll(async () => {
-    t = await startApp();
+    const dataDir = tempDir();
+    flaky = new FlakyWarehouse(await EmbeddedWarehouse.open(dataDir));
+    t = await startApp({ KEYREV_DATA_DIR: dataDir }, { warehouse: flaky });
   });
   afterAll(async () => t.close());
 
@@ -25,6 +30,18 @@ describe('health, metrics and the API description', () => {
     expect(res.body).toMatch(/keyrev_rejects_total\{code="KR_NOT_FOUND"\} 1/);
     expect(res.body).toMatch(/keyrev_spool_segments\{table="clicks"\} 0/);
     expect(res.body).toMatch(/keyrev_flush_lag_seconds\{table="clicks"\} 0/);
+  });
+
+  it('counts 503 refusals by their code too', async () => {
+    flaky.down = true;
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/api/clicks/1190958357420605440', headers: adminAuth });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().code).toBe('KR_WAREHOUSE_UNAVAILABLE');
+    } finally {
+      flaky.down = false;
+    }
+    expect((await t.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^keyrev_rejects_total\{code="KR_WAREHOUSE_UNAVAILABLE"\} 1$/m);
   });
 
   it('answers an unknown route with the JSON error shape', async () => {

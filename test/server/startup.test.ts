@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/app.js';
+import { StartupError } from '../../core/errors.js';
+import { EmbeddedWarehouse } from '../../warehouse/embedded.js';
+import { startApp, tempDir } from '../helpers/app.js';
+import { FlakyWarehouse } from '../helpers/flaky-warehouse.js';
 import { freePort, spawnKeyrev, waitFor200 } from '../helpers/process.js';
 
 /** A refused start prints exactly one line naming the cause, and no stack trace. */
@@ -14,6 +17,14 @@ async function expectOneLineRefusal(env: Record<string, string>, message: RegExp
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(/^keyrev: cannot start: /);
   expect(lines[0]).toMatch(message);
+}
+
+/** Answers until start-up replays the postback spool, then goes away: ClickHouse lost in the middle of a start. */
+class GoneAtReplay extends FlakyWarehouse {
+  override async insertRaw(...args: Parameters<FlakyWarehouse['insertRaw']>): Promise<void> {
+    if (args[0] === 'postbacks') this.down = true;
+    return super.insertRaw(...args);
+  }
 }
 
 describe('start-up', () => {
@@ -59,6 +70,34 @@ describe('start-up', () => {
     const file = path.join(tempDir(), 'a-file');
     fs.writeFileSync(file, '');
     await expectOneLineRefusal({ KEYREV_DATA_DIR: path.join(file, 'data') }, /data directory .* is not writable \(set KEYREV_DATA_DIR\): ENOTDIR/);
+  });
+
+  it('refuses in one line when the postback spool cannot be replayed into ClickHouse, and keeps the spool', async () => {
+    const dataDir = tempDir();
+    const env = { KEYREV_DATA_DIR: dataDir };
+    const warehouse = new GoneAtReplay(await EmbeddedWarehouse.open(dataDir));
+    try {
+      const first = await startApp(env, { warehouse });
+      warehouse.down = true;
+      expect((await first.app.inject({ method: 'GET', url: '/postback?cid=1190958357420605440&txid=A&payout=5' })).statusCode).toBe(200);
+      // Stopped while ClickHouse is down: the postback stays in the spool for the next start.
+      await first.app.close();
+      warehouse.down = false;
+
+      const refused: unknown = await startApp(env, { warehouse }).then(
+        async (started) => {
+          await started.app.close();
+          return 'started';
+        },
+        (err: unknown) => err,
+      );
+      expect(refused).toBeInstanceOf(StartupError);
+      expect((refused as Error).message).toMatch(/^the postback spool could not be replayed into ClickHouse: injected failure: ClickHouse unreachable$/);
+      const segments = fs.readdirSync(path.join(dataDir, 'spool', 'postbacks')).filter((name) => name.endsWith('.jsonl'));
+      expect(segments).toHaveLength(1);
+    } finally {
+      await warehouse.close();
+    }
   });
 
   it('refuses a port that is taken', async () => {

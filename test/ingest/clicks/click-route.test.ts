@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeClickId } from '../../../core/click-id.js';
 import { EmbeddedWarehouse } from '../../../warehouse/embedded.js';
 import { adminAuth, startApp, type TestApp } from '../../helpers/app.js';
@@ -132,15 +132,23 @@ describe('click tracking', () => {
     expect(new URL(res.headers.location as string).origin).toBe('https://shop.example');
   });
 
+  const metrics = async () => (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const flushFailures = async () => Number(/^keyrev_flush_failures_total\{table="clicks",reason="unavailable"\} (\d+)$/m.exec(await metrics())?.[1] ?? 0);
+  /** Resolves once the flusher tried a segment and ClickHouse failed it, so what lands later is a retry. */
+  const flushFailedSince = async (before: number) => vi.waitUntil(async () => (await flushFailures()) > before, { timeout: 10_000, interval: 20 });
+
   it('keeps redirecting while ClickHouse is down, and the spool drains when it is back', async () => {
     const count = async (sql: string) => Number((await t.app.keyrev.warehouse.query<{ n: string }>(sql))[0]!.n);
     await t.app.keyrev.clicks.flusher.drain();
     const before = await count('SELECT count() AS n FROM clicks');
+    const failures = await flushFailures();
+    // A visitor new to this app, so its first click is unique and the other 199 are repeats.
+    const visitor = { 'user-agent': `${chrome} outage` };
+    const ids: string[] = [];
     flaky.down = true;
     try {
-      const ids: string[] = [];
       for (let i = 0; i < 200; i++) {
-        const res = await click(`?kw=outage-${i}`);
+        const res = await click(`?kw=outage-${i}`, visitor);
         expect(res.statusCode).toBe(302);
         ids.push(res.headers['x-keyrev-click-id'] as string);
       }
@@ -148,14 +156,44 @@ describe('click tracking', () => {
       const health = await t.app.inject({ method: 'GET', url: '/health' });
       expect(health.statusCode).toBe(503);
       expect(health.json().spool.clicks.bytes).toBeGreaterThan(0);
-      await new Promise((r) => setTimeout(r, 300));
-      expect(flaky.failedCalls).toBeGreaterThan(0);
+      await flushFailedSince(failures);
     } finally {
       flaky.down = false;
     }
     await t.app.keyrev.clicks.flusher.drain();
     expect((await count('SELECT count() AS n FROM clicks')) - before).toBe(200);
     expect(await count('SELECT count() - uniqExact(click_id) AS n FROM clicks')).toBe(0);
+    expect(await count("SELECT sum(is_unique) AS n FROM clicks WHERE startsWith(keyword, 'outage-')")).toBe(1);
+    expect((await rowOf(ids[0]!)).is_unique).toBe(1);
     expect((await t.app.inject({ method: 'GET', url: '/health' })).json().spool.clicks).toMatchObject({ segments: 0, bytes: 0 });
+  });
+
+  it("keeps a visitor's first click unique when its segment is inserted only on a retry", async () => {
+    await t.app.keyrev.clicks.flusher.drain();
+    const failures = await flushFailures();
+    const visitor = { 'user-agent': `${chrome} retried` };
+    flaky.down = true;
+    let first: string;
+    let repeat: string;
+    try {
+      first = (await click('?kw=retried', visitor)).headers['x-keyrev-click-id'] as string;
+      repeat = (await click('?kw=retried', visitor)).headers['x-keyrev-click-id'] as string;
+      await flushFailedSince(failures);
+    } finally {
+      flaky.down = false;
+    }
+    expect((await rowOf(first)).is_unique).toBe(1);
+    expect((await rowOf(repeat)).is_unique).toBe(0);
+  });
+
+  it('skips a damaged spool line, counts it in /metrics and stores the clicks around it', async () => {
+    await t.app.keyrev.clicks.flusher.drain();
+    const before = (await click('?kw=around-damage')).headers['x-keyrev-click-id'] as string;
+    // What damage could leave in a segment: a record cut short, then the next one whole.
+    expect(await t.app.keyrev.clicks.spool.append('{"id":"1190958357420605440","ts":17\n')).toBe(true);
+    const after = (await click('?kw=around-damage')).headers['x-keyrev-click-id'] as string;
+    expect((await rowOf(before)).keyword).toBe('around-damage');
+    expect((await rowOf(after)).keyword).toBe('around-damage');
+    expect(await metrics()).toMatch(/^keyrev_spool_damaged_lines_total\{table="clicks"\} 1$/m);
   });
 });

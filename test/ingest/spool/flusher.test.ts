@@ -6,26 +6,41 @@ import { tempDir } from '../../helpers/temp.js';
 
 const quiet = { warn() {}, error() {}, info() {} };
 
-/** A spool with about 10 kB in small segments, and a flusher whose inserts finish when the test says. */
+/** A one-shot event: `fire` it once, `await` its `fired`. */
+function signal() {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => (fire = resolve));
+  return { fire, fired };
+}
+
+/**
+ * A spool with about 10 kB in small segments, and a flusher whose inserts wait until the test
+ * opens them (or fail at once with `failWith`).
+ */
 async function backlogged() {
   const spool = Spool.open({ dir: tempDir('keyrev-flusher-'), maxSegmentBytes: 1_000, maxSegmentAgeMs: 60_000, maxTotalBytes: 1 << 30 });
   await Promise.all(Array.from({ length: 100 }, (_, i) => spool.append(`${JSON.stringify({ i, pad: 'x'.repeat(80) })}\n`)));
-  const inserts = { open: false, failWith: undefined as Error | undefined, taken: 0 };
+  const opened = signal();
+  const inserts = { open: opened.fire, failWith: undefined as Error | undefined, taken: 0, called: signal(), failed: signal() };
   const flusher = new Flusher(
     spool,
     async () => {
-      while (!inserts.open && !inserts.failWith) await new Promise((resolve) => setTimeout(resolve, 5));
+      inserts.called.fire();
       if (inserts.failWith) throw inserts.failWith;
+      await opened.fired;
       inserts.taken++;
     },
-    { intervalMs: 10, maxBackoffMs: 60_000, log: quiet },
+    { intervalMs: 10, maxBackoffMs: 60_000, log: quiet, onFailure: () => inserts.failed.fire() },
   );
   return { spool, flusher, inserts };
 }
 
-/** Whether the promise settles within the time (false: still waiting). */
-async function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
-  return Promise.race([p.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms))]);
+/**
+ * Whether the promise settles before the event loop's next turn (false: it is still waiting).
+ * keepPace lets a producer go without waiting or polls every 20 ms, so this tells them apart.
+ */
+async function settlesThisTurn(p: Promise<void>): Promise<boolean> {
+  return Promise.race([p.then(() => true), new Promise<boolean>((resolve) => setImmediate(() => resolve(false)))]);
 }
 
 describe('flusher pacing (keepPace)', () => {
@@ -34,13 +49,19 @@ describe('flusher pacing (keepPace)', () => {
     flusher.start();
     try {
       expect(spool.stats().bytes).toBeGreaterThan(5_000);
-      const paced = flusher.keepPace(5_000);
-      expect(await settlesWithin(paced, 200)).toBe(false);
-      inserts.open = true;
-      expect(await settlesWithin(paced, 5_000)).toBe(true);
-      expect(spool.stats().bytes).toBeLessThanOrEqual(5_000);
-      expect(inserts.taken).toBeGreaterThan(0);
+      let released: { bytes: number; taken: number } | undefined;
+      const paced = flusher.keepPace(5_000).then(() => {
+        released = { bytes: spool.stats().bytes, taken: inserts.taken };
+      });
+      // The flusher is in its first insert, which waits: nothing has left the spool yet.
+      await inserts.called.fired;
+      expect(released).toBeUndefined();
+      inserts.open();
+      await paced;
+      expect(released!.bytes).toBeLessThanOrEqual(5_000);
+      expect(released!.taken).toBeGreaterThan(0);
     } finally {
+      inserts.open();
       await flusher.stop();
     }
   });
@@ -50,7 +71,11 @@ describe('flusher pacing (keepPace)', () => {
     inserts.failWith = new WarehouseError('unreachable', true);
     flusher.start();
     try {
-      expect(await settlesWithin(flusher.keepPace(5_000), 2_000)).toBe(true);
+      const waiting = flusher.keepPace(5_000);
+      await inserts.failed.fired;
+      // One that waited since before the failure goes, and a new one does not wait at all.
+      await waiting;
+      expect(await settlesThisTurn(flusher.keepPace(5_000))).toBe(true);
       expect(spool.stats().bytes).toBeGreaterThan(5_000);
       expect(inserts.taken).toBe(0);
     } finally {
@@ -60,6 +85,6 @@ describe('flusher pacing (keepPace)', () => {
 
   it('never holds a producer while the flusher is stopped', async () => {
     const { flusher } = await backlogged();
-    expect(await settlesWithin(flusher.keepPace(0), 200)).toBe(true);
+    expect(await settlesThisTurn(flusher.keepPace(0))).toBe(true);
   });
 });
