@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { conversionStatuses } from '../core/conversion.js';
 import { objectId } from '../core/schemas.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { countedRevenueSql } from './revenue-sql.js';
 import { rangeBoundsSql, rangeParams, timeRangeFields } from './time-range.js';
 
 export const conversionLogQuery = z.strictObject({
@@ -36,10 +37,15 @@ export const conversionLogEntry = z.object({
   type: z.string(),
   txid: z.string(),
   network: z.string(),
-  status: z.enum(conversionStatuses),
-  amount: z.number(),
-  currency: z.string(),
-  revenue: z.number(),
+  status: z.enum(conversionStatuses).describe('the latest status the network sent'),
+  // Three money fields, so that the network's figure is never mistaken for money earned: summing
+  // `revenue` over any rows gives what /api/report calls revenue.
+  amount: z.number().describe('the payout the network sent, in its currency (`currency`), whatever the status'),
+  currency: z.string().describe('the currency of `amount`'),
+  payout: z.number().describe('`amount` converted into the account currency (KEYREV_CURRENCY), whatever the status; 0 when no rate for `currency` was loaded'),
+  revenue: z
+    .number()
+    .describe('the revenue this conversion counts for, in the account currency: `payout` when the status is sale or rebill, else 0 (a lead is not yet revenue, a rejected or charged back sale no longer is). Summing it gives the revenue of /api/report'),
   convertedAt: z.string(),
   /** No click with this id is in ClickHouse: not arrived yet (late) or never (orphan). */
   orphan: z.boolean(),
@@ -56,6 +62,7 @@ interface Row {
   c_status: ConversionLogEntry['status'];
   c_amount: string;
   c_currency: string;
+  c_payout: string;
   c_revenue: string;
   c_at: string;
   found: number;
@@ -86,7 +93,7 @@ export async function conversionLog(wh: Warehouse, q: z.output<typeof conversion
   ].filter(Boolean);
   const inRange = `converted_at >= ${rangeBoundsSql.from} AND converted_at < ${rangeBoundsSql.to}`;
   const rows = await wh.query<Row>(
-    `SELECT toString(conv.click_id) AS click_id, conversion_type, txid, c_network, c_status, c_amount, c_currency, c_revenue,
+    `SELECT toString(conv.click_id) AS click_id, conversion_type, txid, c_network, c_status, c_amount, c_currency, c_payout, c_revenue,
             toString(toUnixTimestamp64Milli(c_at)) AS c_at, cl.click_id != 0 AS found, toString(toUnixTimestamp64Milli(cl.ts)) AS k_at,
             campaign_id, traffic_source, keyword, match_type, ad, adgroup, country, device_type, utm_source, utm_campaign
      FROM
@@ -94,7 +101,9 @@ export async function conversionLog(wh: Warehouse, q: z.output<typeof conversion
          SELECT click_id, conversion_type, txid,
                 argMax(network, version) AS c_network, argMax(status, version) AS c_status,
                 toString(argMax(amount, version)) AS c_amount, argMax(currency, version) AS c_currency,
-                toString(argMax(revenue, version)) AS c_revenue, min(converted_at) AS c_at
+                toString(argMax(revenue, version)) AS c_payout,
+                toString(${countedRevenueSql('argMax(status, version)', 'argMax(revenue, version)')}) AS c_revenue,
+                min(converted_at) AS c_at
          FROM conversions
          WHERE ${inRange}
          GROUP BY click_id, conversion_type, txid
@@ -120,6 +129,7 @@ export async function conversionLog(wh: Warehouse, q: z.output<typeof conversion
     status: r.c_status,
     amount: Number(r.c_amount),
     currency: r.c_currency,
+    payout: Number(r.c_payout),
     revenue: Number(r.c_revenue),
     convertedAt: new Date(Number(r.c_at)).toISOString(),
     orphan: !Number(r.found),

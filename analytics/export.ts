@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { QueryParams, StreamFormat, Warehouse } from '../warehouse/warehouse.js';
 import { dimensionNames, dimensions } from './dimensions.js';
 import { buildReportQuery, filterConditions, reportQuery } from './report-query.js';
+import { countedRevenueSql } from './revenue-sql.js';
 import { rangeBoundsSql, rangeParams } from './time-range.js';
 
 export const exportFormats = {
@@ -15,7 +16,15 @@ export const exportFormats = {
 export const exportQuery = reportQuery.and(
   z.object({
     format: z.enum(Object.keys(exportFormats) as [keyof typeof exportFormats]),
-    report: z.enum(['attribution', 'grouped']).default('attribution'),
+    report: z
+      .enum(['attribution', 'grouped'])
+      .default('attribution')
+      .describe(
+        'attribution: a row per conversion at its latest status with its click; its money columns are ' +
+          '`amount` (the payout the network sent, in `currency`, whatever the status), `payout` (that amount in the account currency) ' +
+          'and `revenue` (`payout` when the status is sale or rebill, else 0: summing it gives the report revenue). ' +
+          'grouped: the /api/report rows with their metrics.',
+      ),
   }),
 );
 
@@ -47,7 +56,12 @@ export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } 
   // FINAL collapses each status change's cancel row with the state it cancels while reading in
   // key order (click id, hence click time): no hash table, no sort, so memory stays flat for any
   // number of rows. What is left with sign 1 is each conversion at its latest status.
-  const sql = `SELECT toString(click_id) AS clickId, conversion_type AS type, txid, network, status, amount, currency, revenue,
+  // The stored `revenue` is the payout converted, whatever the status; the `revenue` column is what
+  // counts, so a spreadsheet sum of it is the report's revenue. The table-qualified name is the
+  // stored column: a bare `revenue` would mean the output column of the same name.
+  const payout = 'attributed_conversions.revenue';
+  const sql = `SELECT toString(click_id) AS clickId, conversion_type AS type, txid, network, status, amount, currency,
+          ${payout} AS payout, ${countedRevenueSql('status', payout)} AS revenue,
           formatDateTime(converted_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS convertedAt,
           formatDateTime(clicked_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS clickedAt,
           ${dimensionNames.map((d) => (dimensions[d] === d ? d : `${dimensions[d]} AS ${d}`)).join(', ')}
