@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { drainPending } from 'chdb';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ClickIdGenerator } from '../../../core/click-id.js';
 import { EmbeddedWarehouse } from '../../../warehouse/embedded.js';
 import { adminAuth, startApp } from '../../helpers/app.js';
@@ -8,12 +9,22 @@ import { FlakyWarehouse } from '../../helpers/flaky-warehouse.js';
 import { tempDir } from '../../helpers/temp.js';
 
 describe('postbacks across an outage and a restart', () => {
-  const dataDir = tempDir();
-  let flaky: FlakyWarehouse;
-  afterAll(async () => flaky?.close());
+  // Each test has its own data directory and warehouse, so any one of them runs alone and in any order.
+  let opened: FlakyWarehouse | undefined;
+  const openWarehouse = async () => {
+    const dataDir = tempDir();
+    opened = new FlakyWarehouse(await EmbeddedWarehouse.open(dataDir));
+    return { dataDir, flaky: opened };
+  };
+  afterEach(async () => {
+    await opened?.close();
+    opened = undefined;
+    // chdb holds one data directory per process: the next test's directory may open only once this one is let go.
+    await drainPending();
+  });
 
   it('acknowledges while ClickHouse is down, replays on start, and still knows every conversion', async () => {
-    flaky = new FlakyWarehouse(await EmbeddedWarehouse.open(dataDir));
+    const { dataDir, flaky } = await openWarehouse();
     const env = { KEYREV_DATA_DIR: dataDir, KEYREV_FLUSH_INTERVAL_MS: '20' };
     const clickId = new ClickIdGenerator(3).next().id.toString();
     const first = await startApp(env, { warehouse: flaky });
@@ -46,6 +57,7 @@ describe('postbacks across an outage and a restart', () => {
   });
 
   it('keeps only the newest conversions in memory after a restart and looks older ones up in ClickHouse', async () => {
+    const { dataDir, flaky } = await openWarehouse();
     const env = { KEYREV_DATA_DIR: dataDir, KEYREV_FLUSH_INTERVAL_MS: '20', KEYREV_LEDGER_MAX_CONVERSIONS: '10' };
     const day = 86_400_000;
     // One click a day over the last 15 days, each with a sale.
@@ -111,6 +123,7 @@ describe('postbacks across an outage and a restart', () => {
   });
 
   it('replays a spool segment an older version wrote as JSONEachRow objects', async () => {
+    const { dataDir, flaky } = await openWarehouse();
     const { id, ms } = new ClickIdGenerator(5).next();
     const at = new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
     const row = { postback_id: id.toString(), received_at: at, click_id: id.toString(), network: '', txid: 'old-format', conversion_type: '', status: 'sale', amount: '7.5', currency: 'USD', params: { sub: 'a' }, outcome: 'new', ip: '127.0.0.1', revenue: '7.5', conv_network: '', conv_status: 'sale', conv_amount: '7.5', conv_currency: 'USD', conv_revenue: '7.5', converted_at: at, prev_version: '0', prev_status: '', prev_amount: '0', prev_currency: '', prev_revenue: '0' };
