@@ -8,6 +8,34 @@
 export const baseSums = ['clicks', 'uniqueClicks', 'botClicks', 'cost', 'leads', 'sales', 'rebills', 'rejected', 'chargebacks', 'revenue', 'pendingRevenue'] as const;
 export type BaseSum = (typeof baseSums)[number];
 
+/**
+ * The base sums of conversion rows, each a ClickHouse function of schema/007_status_sums.sql: the
+ * one definition of which status counts where, shared by the rollup views and the raw-table reports.
+ */
+export const conversionSumFunctions = {
+  leads: 'kr_leads',
+  sales: 'kr_sales',
+  rebills: 'kr_rebills',
+  rejected: 'kr_rejected',
+  chargebacks: 'kr_chargebacks',
+  revenue: 'kr_revenue',
+  pendingRevenue: 'kr_pending_revenue',
+} as const satisfies Partial<Record<BaseSum, string>>;
+export type ConversionSum = keyof typeof conversionSumFunctions;
+
+/**
+ * SQL of one conversion sum for one row: `conversionSumSql('revenue')` is
+ * `kr_revenue(status, revenue, sign)`, the row's signed payout when its status counts as revenue,
+ * else 0 (money as Decimal(18, 6), counts as integers); wrap it in sum() for a total. The
+ * arguments are SQL for the row's status, revenue (account currency) and sign when its columns
+ * are called otherwise; a row already at its latest status passes sign '1'.
+ */
+export function conversionSumSql(sum: ConversionSum, row: { status?: string; revenue?: string; sign?: string } = {}): string {
+  const { status = 'status', revenue = 'revenue', sign = 'sign' } = row;
+  const money = sum === 'revenue' || sum === 'pendingRevenue';
+  return `${conversionSumFunctions[sum]}(${money ? `${status}, ${revenue}, ${sign}` : `${status}, ${sign}`})`;
+}
+
 const conversions = '(b_leads + b_sales + b_rebills)';
 const paid = '(b_sales + b_rebills)';
 const ratio = (num: string, den: string) => `if(${den} = 0, NULL, toFloat64(${num}) / toFloat64(${den}))`;
@@ -35,3 +63,30 @@ export const metrics = {
 
 export type Metric = keyof typeof metrics;
 export const metricNames = Object.keys(metrics) as Metric[];
+
+/**
+ * How each metric is shown (GET /api/report/meta, the dashboard's columns): a label, and its kind,
+ * which picks the format: a count, money in the account currency, or a ratio (shown as a percentage).
+ * Typed by Metric, so a metric added above without these fails the typecheck.
+ */
+export const metricKinds = ['count', 'money', 'ratio'] as const;
+export const metricDisplay: Record<Metric, { label: string; kind: (typeof metricKinds)[number] }> = {
+  clicks: { label: 'Clicks', kind: 'count' },
+  uniqueClicks: { label: 'Unique clicks', kind: 'count' },
+  botClicks: { label: 'Bot clicks', kind: 'count' },
+  leads: { label: 'Leads', kind: 'count' },
+  sales: { label: 'Sales', kind: 'count' },
+  rebills: { label: 'Rebills', kind: 'count' },
+  rejected: { label: 'Rejected', kind: 'count' },
+  chargebacks: { label: 'Chargebacks', kind: 'count' },
+  conversions: { label: 'Conversions', kind: 'count' },
+  revenue: { label: 'Revenue', kind: 'money' },
+  pendingRevenue: { label: 'Pending revenue', kind: 'money' },
+  cost: { label: 'Cost', kind: 'money' },
+  profit: { label: 'Profit', kind: 'money' },
+  roi: { label: 'ROI', kind: 'ratio' },
+  epc: { label: 'EPC', kind: 'money' },
+  cr: { label: 'CR', kind: 'ratio' },
+  cpa: { label: 'CPA', kind: 'money' },
+  aov: { label: 'AOV', kind: 'money' },
+};

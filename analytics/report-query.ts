@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { fail } from '../core/errors.js';
 import type { QueryParams } from '../warehouse/warehouse.js';
 import { dimensionNames, dimensions, rollups, type Dimension } from './dimensions.js';
-import { baseSums, metricNames, metrics, type BaseSum, type Metric } from './report-metrics.js';
+import { baseSums, conversionSumSql, metricNames, metrics, type BaseSum, type Metric } from './report-metrics.js';
 import { rangeBoundsSql, rangeParams, timeRangeFields } from './time-range.js';
 
 const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
@@ -74,13 +74,14 @@ const raw: Source = {
     uniqueClicks: 'sum(is_unique)',
     botClicks: 'sum(is_bot)',
     cost: 'sum(cost)',
-    leads: "sumIf(sign, status = 'lead')",
-    sales: "sumIf(sign, status = 'sale')",
-    rebills: "sumIf(sign, status = 'rebill')",
-    rejected: "sumIf(sign, status = 'rejected')",
-    chargebacks: "sumIf(sign, status = 'chargeback')",
-    revenue: "sumIf(toDecimal128(revenue, 6) * sign, status IN ('sale', 'rebill'))",
-    pendingRevenue: "sumIf(toDecimal128(revenue, 6) * sign, status = 'lead')",
+    // The same functions the rollup views sum (schema/007_status_sums.sql).
+    leads: `sum(${conversionSumSql('leads')})`,
+    sales: `sum(${conversionSumSql('sales')})`,
+    rebills: `sum(${conversionSumSql('rebills')})`,
+    rejected: `sum(${conversionSumSql('rejected')})`,
+    chargebacks: `sum(${conversionSumSql('chargebacks')})`,
+    revenue: `sum(${conversionSumSql('revenue')})`,
+    pendingRevenue: `sum(${conversionSumSql('pendingRevenue')})`,
   },
 };
 

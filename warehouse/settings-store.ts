@@ -1,8 +1,14 @@
 import type { z } from 'zod';
 import type { Warehouse } from './warehouse.js';
 
-/** The settings tables of schema/003_settings.sql; table names never come from requests. */
-export type SettingsTable = 'campaigns' | 'networks' | 'postback_rules' | 'alert_rules' | 'api_keys' | 'account_settings';
+/**
+ * The kinds of settings documents, all in the one `settings` table (schema/008_settings_by_kind.sql).
+ * A closed list in code: a module adds its kind here (no migration needed), and a kind never comes
+ * from a request. The first six were tables of their own before 008 and keep those names, which
+ * 008 copied as their kind.
+ */
+export const settingsKinds = ['campaigns', 'networks', 'postback_rules', 'alert_rules', 'api_keys', 'account_settings'] as const;
+export type SettingsKind = (typeof settingsKinds)[number];
 
 let lastVersion = 0n;
 
@@ -23,9 +29,12 @@ export class SettingsStore<T extends { id: string }> {
 
   constructor(
     private readonly wh: Warehouse,
-    private readonly table: SettingsTable,
+    private readonly kind: SettingsKind,
     private readonly schema: z.ZodType<T>,
-  ) {}
+  ) {
+    // The type keeps kinds closed at compile time; this keeps a cast or a JavaScript caller honest.
+    if (!(settingsKinds as readonly string[]).includes(kind)) throw new Error(`not a settings kind: ${kind}`);
+  }
 
   get(id: string): T | undefined {
     return this.cache.get(id);
@@ -49,18 +58,21 @@ export class SettingsStore<T extends { id: string }> {
   }
 
   /**
-   * Reloads everything when the table's rows changed since the last load, whoever wrote them.
-   * The fingerprint covers every row, so a slow insert from another process with an older
-   * version is not missed (a max(version) check would miss it).
+   * Reloads everything when this kind's rows changed since the last load, whoever wrote them.
+   * The fingerprint covers every row of the kind, so a slow insert from another process with an
+   * older version is not missed (a max(version) check would miss it), and a write of another kind
+   * does not make this one reload. Both reads are a range of the table's (kind, id) order.
    */
   async refresh(): Promise<void> {
     const [row] = await this.wh.query<{ f: string }>(
-      `SELECT concat(toString(count()), '/', toString(sum(cityHash64(id, version)))) AS f FROM ${this.table}`,
+      `SELECT concat(toString(count()), '/', toString(sum(cityHash64(id, version)))) AS f FROM settings WHERE kind = {kind:String}`,
+      { kind: this.kind },
     );
     const fingerprint = row?.f ?? '';
     if (fingerprint === this.fingerprint) return;
     const rows = await this.wh.query<{ id: string; doc: string }>(
-      `SELECT id, doc FROM ${this.table} FINAL WHERE deleted = 0 ORDER BY id`,
+      'SELECT id, doc FROM settings FINAL WHERE kind = {kind:String} AND deleted = 0 ORDER BY id',
+      { kind: this.kind },
     );
     const next = new Map<string, T>();
     for (const r of rows) {
@@ -73,7 +85,7 @@ export class SettingsStore<T extends { id: string }> {
   }
 
   private async write(id: string, doc: string, deleted: 0 | 1): Promise<void> {
-    await this.wh.insert(this.table, [{ id, doc, version: nextVersion().toString(), deleted }]);
+    await this.wh.insert('settings', [{ kind: this.kind, id, doc, version: nextVersion().toString(), deleted }]);
   }
 }
 
@@ -87,8 +99,8 @@ export class SettingsStores {
   constructor(private readonly wh: Warehouse) {}
 
   /** A store for one kind of settings, loaded before it is returned. */
-  async open<T extends { id: string }>(table: SettingsTable, schema: z.ZodType<T>): Promise<SettingsStore<T>> {
-    const store = new SettingsStore(this.wh, table, schema);
+  async open<T extends { id: string }>(kind: SettingsKind, schema: z.ZodType<T>): Promise<SettingsStore<T>> {
+    const store = new SettingsStore(this.wh, kind, schema);
     await store.refresh();
     this.stores.push(store);
     return store;
