@@ -41,6 +41,9 @@ const envSchema = z.object({
   KEYREV_JOBS: z.enum(['on', 'off']).default('on'),
 });
 
+/** The name of every environment variable keyrev reads (the README's Configuration table lists each). */
+export const envVarNames: readonly string[] = Object.keys(envSchema.shape);
+
 /** The environment as the app uses it: the type is inferred here, never written beside the schema. */
 const configSchema = envSchema.transform((e) => ({
   port: e.PORT,

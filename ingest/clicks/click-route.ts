@@ -1,10 +1,25 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Metrics } from '../../core/metrics.js';
-import type { ClickTracker } from './click-tracker.js';
+import { clickParamAliases, maxFieldLength, type ClickField } from './click-params.js';
+import { offerMacros, type ClickTracker } from './click-tracker.js';
 import { rawQueryOf } from '../../core/query-string.js';
 
-const clickParams = z.object({ campaignId: z.string().max(200) });
+const clickParams = z.object({ campaignId: z.string().max(200).describe('the campaign id (POST /api/campaigns)') });
+
+const list = (names: readonly string[]) => names.map((n) => `\`${n}\``).join(', ');
+
+/** The OpenAPI text of the tracking link: every parameter name and macro, written out from the constants the code reads. */
+const clickHelp = [
+  "Records the click on disk, then answers 302 to the campaign's offer URL with its macros filled, and the click id in the X-Keyrev-Click-Id header. " +
+    "An unknown or paused campaign sends the visitor to the campaign's `fallbackUrl`, else to KEYREV_FALLBACK_URL; with neither, the answer is 404 \"This link is not active.\" (the click is recorded as missed either way).",
+  `Query parameters stored in columns, by column, with the names each accepts (in any case; the first of them in the link counts; values up to ${maxFieldLength} characters; ` +
+    'an unfilled placeholder such as `{keyword}`, `[keyword]` or `#keyword#` counts as absent):',
+  (Object.keys(clickParamAliases) as ClickField[]).map((column) => `- ${column}: ${list(clickParamAliases[column])}`).join('\n'),
+  "`cost` (`0.35` or `0,35`) is the click's cost; without it the campaign's `costModel` applies. Every other parameter is kept with the click (`extra`) and is a macro by its own name. " +
+    'Query strings use form encoding: `+` is a space, a literal plus is `%2B`.',
+  `Offer URL macros: ${list([...offerMacros].map((m) => `{${m}}`))}, and \`{name}\` for any other parameter of the link; each value is URL-encoded once.`,
+].join('\n\n');
 
 /**
  * The params schema documents the route; it is not run per click: the router already bounds the
@@ -24,6 +39,7 @@ export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics:
       schema: {
         tags: ['tracking'],
         summary: 'Tracking link: records the click and answers 302 to the offer',
+        description: clickHelp,
         params: clickParams,
         security: [],
       },

@@ -6,11 +6,25 @@ import type { Auth } from '../../admin/index.js';
 import { fail, isKeyrevError } from '../../core/errors.js';
 import { objectId } from '../../core/schemas.js';
 import type { PostbackAccess } from './postback-auth.js';
-import { ingestNdjson, type BulkIngest } from './postback-bulk.js';
+import { bulkLimits, ingestNdjson, type BulkIngest } from './postback-bulk.js';
 import { queryParams } from './postback-request.js';
 import { rawQueryOf } from '../../core/query-string.js';
 
-const params = z.object({ network: objectId.optional() });
+const params = z.object({
+  network: objectId.optional().describe("the network's slug (POST /api/networks): every line is read with its parameter names, status codes, duplicates policy and currency"),
+});
+
+/** The OpenAPI text of /postbacks[/:network]. */
+const bulkHelp = [
+  'A stream of postbacks as NDJSON (Content-Type application/x-ndjson, application/jsonl or application/json-seq), `Content-Encoding: gzip` accepted: ' +
+    'one JSON object per line with the parameter names, status words and rules of GET /postback, each line decided like a single postback, in order. ' +
+    `A line may be up to ${bulkLimits.maxLineBytes} bytes; the stream up to KEYREV_BULK_MAX_BYTES after decompression (lines before the limit are recorded).`,
+  "Authorisation, once for the stream: the admin key (`Authorization: Bearer`), or the network's secret (for /postbacks: KEYREV_POSTBACK_SECRET, when set) as a `secret`, `key` or `token` query parameter. " +
+    'Lines carry no signature: a network with a `signingKey` sends its streams with the admin key.',
+  'The answer counts the lines: accepted (new conversions and changes), duplicates (retries and stale statuses, which change nothing) and rejected, ' +
+    `and lists up to ${bulkLimits.listedErrors} rejected lines with their line number and one-line reason (\`errorsTruncated\` when there were more). ` +
+    'A line whose reason ends with "send this line again" was not recorded (ClickHouse could not be asked about an older conversion, or the spool was full): send it again later.',
+].join('\n\n');
 
 const bulkResult = z.object({
   lines: z.number(),
@@ -32,12 +46,12 @@ export const postbackBulkRoute: FastifyPluginAsyncZod<{ ingest: BulkIngest; acce
 
   app.post(
     '/postbacks',
-    { schema: { tags: ['postbacks'], summary: 'Bulk postbacks as NDJSON, streamed', response: { 200: bulkResult }, security: [] } },
+    { schema: { tags: ['postbacks'], summary: 'Bulk postbacks as NDJSON, streamed', description: bulkHelp, response: { 200: bulkResult }, security: [] } },
     async (req) => handle(req, undefined),
   );
   app.post(
     '/postbacks/:network',
-    { schema: { tags: ['postbacks'], summary: "Bulk postbacks as NDJSON with a network's settings", params, response: { 200: bulkResult }, security: [] } },
+    { schema: { tags: ['postbacks'], summary: "Bulk postbacks as NDJSON with a network's settings", description: bulkHelp, params, response: { 200: bulkResult }, security: [] } },
     async (req) => handle(req, req.params.network),
   );
 

@@ -6,7 +6,7 @@ import { parseClickId } from '../../core/click-id.js';
 import { isUnfilledMacro } from '../../core/query-string.js';
 import { parseAmount } from '../../core/money.js';
 
-/** The parameter names of each field when a network's settings do not name their own (also listed in the README). */
+/** The parameter names of each field when a network's settings do not name their own (also listed in docs/postbacks.md). */
 export const defaultPostbackParams: Record<PostbackField, readonly string[]> = {
   clickId: ['cid', 'clickid', 'click_id', 'subid', 'sub_id', 'cnv_id', 'hit', 'aff_sub', 's2'],
   amount: ['payout', 'amount', 'sum', 'revenue', 'rev', 'commission', 'price', 'money', 'profit'],
@@ -16,8 +16,8 @@ export const defaultPostbackParams: Record<PostbackField, readonly string[]> = {
   type: ['et', 'type', 'goal', 'event'],
 };
 
-/** Words networks use for each status; a network's statusMap comes first (numeric codes differ per network). */
-const statusWords: Record<string, ConversionStatus> = Object.fromEntries(
+/** Words networks use for each status (lower case); a network's statusMap comes first (numeric codes differ per network). */
+export const statusWords: Readonly<Record<string, ConversionStatus>> = Object.fromEntries(
   (
     [
       ['lead', ['lead', 'pending', 'pend', 'hold', 'on_hold', 'waiting', 'registration', 'reg', 'signup']],

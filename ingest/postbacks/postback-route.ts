@@ -1,15 +1,55 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { conversionStatuses } from '../../core/conversion.js';
 import { fail, isKeyrevError } from '../../core/errors.js';
 import { rawQueryOf } from '../../core/query-string.js';
 import { objectId } from '../../core/schemas.js';
 import type { PostbackAccess } from './postback-auth.js';
 import type { PostbackIngest } from './postback-ingest.js';
-import { refuse } from './postback-params.js';
-import { jsonParams, queryParams, withoutSignature } from './postback-request.js';
+import type { PostbackField } from './network-schema.js';
+import { defaultPostbackParams, postbackLimits, refuse, secretParams, statusWords } from './postback-params.js';
+import { jsonParams, postbackQueryLimits, queryParams, withoutSignature } from './postback-request.js';
 
-const params = z.object({ network: objectId.optional(), secret: z.string().max(200).optional() });
+const params = z.object({
+  network: objectId.optional().describe("the network's slug (POST /api/networks): its parameter names, status codes, secret, allowlist and signing key apply"),
+  secret: z.string().max(200).optional().describe("the network's secret, in the path instead of a `secret`, `key` or `token` parameter"),
+});
+
+const list = (names: readonly string[]) => names.map((n) => `\`${n}\``).join(', ');
+
+/** Each postback field's name and rules, beside its default parameter names (written out below from defaultPostbackParams). */
+const fieldHelp: Record<PostbackField, { label: string; rules: string }> = {
+  clickId: { label: 'click id', rules: 'required: the decimal click id keyrev put in the offer URL (`{clickid}`)' },
+  amount: {
+    label: 'amount (the payout)',
+    rules: '`12.34`, `12,34`, `1,234.56` or `1.234,56`, at most 6 decimals; absent: 0 for a new conversion, unchanged for a status change',
+  },
+  txid: { label: 'transaction id', rules: `up to ${postbackLimits.txid} characters; with the click id and type it names the conversion` },
+  status: { label: 'status', rules: "a status word below or a code of the network's `statusMap`; absent: sale" },
+  currency: { label: 'currency', rules: "ISO 4217; absent: the network's `currency`, else KEYREV_CURRENCY" },
+  type: { label: 'conversion type (goal, event)', rules: `up to ${postbackLimits.type} characters; another type is another conversion of the same click` },
+};
+
+const wordsByStatus = conversionStatuses.map((status) => `- ${status}: ${list(Object.keys(statusWords).filter((w) => statusWords[w] === status))}`);
+
+/** The OpenAPI text of /postback: every parameter name and rule, written out from the constants the code reads. */
+const postbackHelp = [
+  'One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts. ' +
+    `At most ${postbackQueryLimits.maxParams} parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. ` +
+    "A network's `params` setting replaces the list of a field. The fields and their default names:",
+  (Object.keys(defaultPostbackParams) as PostbackField[]).map((f) => `- ${fieldHelp[f].label}: ${list(defaultPostbackParams[f])}. ${fieldHelp[f].rules}.`).join('\n'),
+  "Status words, in any case (a network's `statusMap` is read first, e.g. for numeric codes):",
+  wordsByStatus.join('\n'),
+  'A value that is an unfilled macro (`{payout}`, `[payout]`, `#payout#`, `REPLACE`, `OPTIONAL`) counts as absent. ' +
+    `Other parameters are kept with the postback, except ${list([...secretParams])}.`,
+  'Secret: required when the network has one, and, when KEYREV_POSTBACK_SECRET is set, for the global /postback and networks without their own; ' +
+    'sent as the last path segment (/postback/:network/:secret) or as a `secret`, `key` or `token` parameter.',
+  "Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter.",
+  "Answer, once the postback is on disk: `OK` (or `1`, or JSON, as the network's `response` says), also for a duplicate or a stale retry, " +
+    'with the X-Keyrev-Postback-Id and X-Keyrev-Outcome headers (new, transition, update, add, duplicate or stale). ' +
+    'A refusal is a 4xx with a one-line reason and changes nothing; a 503 asks the network to send the postback again later.',
+].join('\n\n');
 
 /**
  * GET|POST /postback (global) and /postback/:network[/:secret]: one S2S postback, in the query
@@ -52,7 +92,8 @@ export const postbackRoute: FastifyPluginAsyncZod<{ ingest: PostbackIngest; acce
 
   const schema = {
     tags: ['postbacks'],
-    summary: 'S2S postback from an affiliate network (parameter names: see the README, "Postbacks")',
+    summary: 'S2S postback from an affiliate network: one conversion or status change',
+    description: postbackHelp,
     params,
     security: [],
   };
