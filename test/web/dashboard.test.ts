@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, startApp, type TestApp } from '../helpers/app.js';
+import { metricNames, metrics } from '../../analytics/report-metrics.js';
+import { adminAuth, adminKey, startApp, type TestApp } from '../helpers/app.js';
 import { ensureChromium, launchChromium } from '../helpers/browser.js';
 import { repoRoot } from '../helpers/process.js';
 
@@ -36,6 +37,8 @@ describe.skipIf(Boolean(missing))(`dashboard in Chromium${missing ? ` (skipped: 
     await page.goto(base);
     await expect.poll(() => page.textContent('#health')).toBe('ok · embedded');
     expect(await page.isVisible('#auth-message')).toBe(true);
+    // The page itself lists no dimension: they come from the API, once a key may read them.
+    expect(await page.$$eval('#report-form select[name=groupBy] option', (options) => options.length)).toBe(0);
   });
 
   it('refuses a wrong key with a clear message', async () => {
@@ -60,6 +63,14 @@ describe.skipIf(Boolean(missing))(`dashboard in Chromium${missing ? ` (skipped: 
     expect(await page.textContent('#link-output')).toContain('msclkid={msclkid}');
   });
 
+  it("lists the API's dimensions in the group-by select, keyword first selected", async () => {
+    const meta = (await t.app.inject({ method: 'GET', url: '/api/report/meta', headers: adminAuth })).json<{ dimensions: { name: string; label: string }[] }>();
+    const options = () => page.$$eval('#report-form select[name=groupBy] option', (os: HTMLOptionElement[]) => os.map((o) => ({ name: o.value, label: o.textContent })));
+    await expect.poll(options).toEqual(meta.dimensions);
+    expect(meta.dimensions.map((d) => d.name)).toContain('utmSource');
+    expect(await page.inputValue('#report-form select[name=groupBy]')).toBe('keyword');
+  });
+
   it('shows the 400 reason of a bad offer URL next to the form', async () => {
     await page.fill('#campaign-form [name=name]', 'Bad');
     await page.fill('#campaign-form [name=offerUrl]', 'ftp://nope.example/');
@@ -78,9 +89,15 @@ describe.skipIf(Boolean(missing))(`dashboard in Chromium${missing ? ` (skipped: 
     await page.click('#report-form button');
     await expect.poll(() => page.textContent('#report-table tbody tr:first-child')).toContain('trail shoes');
     const first = await page.$$eval('#report-table tbody tr:first-child td', (cells) => cells.map((c) => c.textContent));
-    const header = await page.$$eval('#report-table thead th', (cells) => cells.map((c) => c.textContent));
+    const header = await page.$$eval('#report-table thead th', (cells) => cells.map((c) => c.dataset.column));
     const cell = (name: string) => first[header.indexOf(name)];
     expect([cell('keyword'), cell('clicks'), cell('sales'), cell('revenue'), cell('cr')]).toEqual(['trail shoes', '1', '1', '25.00', '100.0 %']);
+    // Every metric of the API is a column, headed by its label, with its help as the tooltip.
+    expect(header).toEqual(['keyword', ...metricNames]);
+    expect(await page.textContent('#report-table th[data-column=cr]')).toBe('CR');
+    expect(await page.getAttribute('#report-table th[data-column=cr]', 'title')).toBe(metrics.cr.help);
+    // No cost: ROI is undefined (null, shown as a dash, not 0 %), the cost per conversion is money.
+    expect([cell('roi'), cell('cpa')]).toEqual(['–', '0.00']);
     expect(await page.$$eval('#report-chart rect', (bars) => bars.length)).toBe(2);
 
     const href = await page.getAttribute('.exports a[data-format=csv][data-report=attribution]', 'href');
@@ -90,6 +107,22 @@ describe.skipIf(Boolean(missing))(`dashboard in Chromium${missing ? ` (skipped: 
     const csv = fs.readFileSync((await file.path())!, 'utf8');
     expect(csv.split('\n')[1]).toContain(`"${clickId}"`);
     expect(csv).toContain('"trail shoes"');
+  });
+
+  it('groups the same clicks by campaign', async () => {
+    const id = await page.getAttribute('#campaign-list li', 'data-id');
+    await page.selectOption('#report-form select[name=groupBy]', 'campaign');
+    await page.click('#report-form button');
+    await expect.poll(() => page.getAttribute('#report-table thead th:first-child', 'data-column')).toBe('campaign');
+    const header = await page.$$eval('#report-table thead th', (cells) => cells.map((c) => c.dataset.column));
+    const rows = await page.$$eval('#report-table tbody tr', (trs: HTMLTableRowElement[]) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    // Both clicks of the campaign, and its one sale, in a single row.
+    expect(rows).toHaveLength(1);
+    const cell = (name: string) => rows[0]![header.indexOf(name)];
+    expect([cell('campaign'), cell('clicks'), cell('sales'), cell('revenue'), cell('cr')]).toEqual([id, '2', '1', '25.00', '50.0 %']);
+    expect(await page.textContent('#report-table thead th:first-child')).toBe('campaign');
+    expect(await page.textContent('#report-title')).toBe('Revenue by campaign');
+    expect(await page.getAttribute('.exports a[data-format=csv][data-report=grouped]', 'href')).toContain('&groupBy=campaign&');
     fs.mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
     await page.screenshot({ path: path.join(repoRoot, 'test-results/dashboard.png'), fullPage: true });
   });

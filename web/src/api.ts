@@ -1,8 +1,33 @@
-/** The dashboard's one way to the API: adds the key, turns error bodies into readable messages. */
+// The dashboard's one way to the API: adds the key, turns error bodies into readable messages.
+import type { paths } from './api-types.js';
+
+type Responses<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { responses: infer R } ? R : never;
+
+/**
+ * The JSON body of an answer, from the types generated out of /openapi.json (api-types.ts), so a
+ * change of the API's schemas shows up here as a type error instead of a silent mismatch.
+ */
+export type Json<P extends keyof paths, M extends keyof paths[P], S extends keyof Responses<P, M>> = Responses<P, M>[S] extends {
+  content: { 'application/json': infer B };
+}
+  ? B
+  : never;
+
+/** The JSON body a route takes. */
+export type JsonBody<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { requestBody?: { content: { 'application/json': infer B } } }
+  ? B
+  : never;
+
+/**
+ * The API's one error body ({statusCode, code, error, message}), which every route answers with;
+ * GET /api/report/meta is where the OpenAPI document declares it.
+ */
+export type ApiErrorBody = Json<'/api/report/meta', 'get', 401>;
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ApiErrorBody['code'] | '',
     message: string,
   ) {
     super(message);
@@ -27,7 +52,8 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const text = await res.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;
   if (!res.ok) {
-    const e = (body ?? {}) as { code?: string; message?: string; reason?: string };
+    // `reason`: /health (not in the OpenAPI document) answers 503 with one instead of an error body.
+    const e = (body ?? {}) as Partial<ApiErrorBody> & { reason?: string };
     throw new ApiError(res.status, e.code ?? '', e.message ?? e.reason ?? res.statusText);
   }
   return body as T;
@@ -40,7 +66,7 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
 export async function download(path: string): Promise<void> {
   const res = await fetch(path, { headers: apiKey() ? { authorization: `Bearer ${apiKey()}` } : {} });
   if (!res.ok) {
-    const e = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
+    const e = (await res.json().catch(() => ({}))) as Partial<ApiErrorBody>;
     throw new ApiError(res.status, e.code ?? '', e.message ?? res.statusText);
   }
   const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'keyrev-export';

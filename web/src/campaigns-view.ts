@@ -1,13 +1,8 @@
-import { ApiError, api } from './api.js';
+import { ApiError, api, type Json, type JsonBody } from './api.js';
 import { renderLink } from './link-builder.js';
 
-export interface Campaign {
-  id: string;
-  name: string;
-  offerUrl: string;
-  trafficSource: string;
-  status: string;
-}
+type CampaignList = Json<'/api/campaigns', 'get', 200>;
+export type Campaign = CampaignList['campaigns'][number];
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -16,7 +11,7 @@ let campaigns: Campaign[] = [];
 export async function loadCampaigns(): Promise<void> {
   const list = byId<HTMLUListElement>('campaign-list');
   try {
-    campaigns = (await api<{ campaigns: Campaign[] }>('/api/campaigns')).campaigns;
+    campaigns = (await api<CampaignList>('/api/campaigns')).campaigns;
   } catch (err) {
     campaigns = [];
     list.replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: (err as Error).message }));
@@ -45,7 +40,7 @@ export function setUpCampaignForm(): void {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const f = new FormData(form);
-    const body: Record<string, string> = { name: String(f.get('name')), offerUrl: String(f.get('offerUrl')) };
+    const body: JsonBody<'/api/campaigns', 'post'> = { name: String(f.get('name')), offerUrl: String(f.get('offerUrl')) };
     if (f.get('trafficSource')) body.trafficSource = String(f.get('trafficSource'));
     error.hidden = true;
     try {

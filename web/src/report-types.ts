@@ -1,14 +1,9 @@
-/** The report API's answer (GET /api/report): one row per group, metrics as numbers. */
-export interface ReportRow {
-  [dimension: string]: string | number | null;
-  clicks: number;
-  conversions: number;
-  revenue: number;
-}
+import type { Json } from './api.js';
 
-export interface Report {
-  rows: ReportRow[];
-  totals: Partial<ReportRow>;
-}
+/** GET /api/report: one row per group (dimensions as text, metrics as numbers or null), and the totals. */
+export type Report = Json<'/api/report', 'get', 200>;
 
-export const metricColumns = ['clicks', 'uniqueClicks', 'conversions', 'sales', 'revenue', 'cost', 'profit', 'roi', 'epc', 'cr'] as const;
+/** GET /api/report/meta: the dimensions a report can group by and the metrics it shows, with labels. */
+export type ReportMeta = Json<'/api/report/meta', 'get', 200>;
+export type DimensionMeta = ReportMeta['dimensions'][number];
+export type MetricMeta = ReportMeta['metrics'][number];

@@ -1,8 +1,28 @@
 import { ApiError, api, apiKey, download } from './api.js';
 import { barChart } from './chart.js';
-import { metricColumns, type Report } from './report-types.js';
+import type { MetricMeta, Report, ReportMeta } from './report-types.js';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/** The grouping selected first, when the API offers it: search ads are bought by keyword. */
+const defaultGroupBy = 'keyword';
+
+/**
+ * The API's dimensions and metrics (GET /api/report/meta), the dashboard's only list of them.
+ * Fetched once, with the first key that may read reports: they change only with a new keyrev.
+ */
+let meta: ReportMeta | undefined;
+
+async function reportMeta(): Promise<ReportMeta> {
+  if (!meta) {
+    const loaded = await api<ReportMeta>('/api/report/meta');
+    const select = byId<HTMLFormElement>('report-form').elements.namedItem('groupBy') as HTMLSelectElement;
+    select.replaceChildren(...loaded.dimensions.map((d) => new Option(d.label, d.name)));
+    select.value = loaded.dimensions.some((d) => d.name === defaultGroupBy) ? defaultGroupBy : (loaded.dimensions[0]?.name ?? '');
+    meta = loaded;
+  }
+  return meta;
+}
 
 function isoDay(d: Date): string {
   return d.toISOString().slice(0, 10);
@@ -21,15 +41,22 @@ function reportQuery(form: HTMLFormElement): URLSearchParams {
   });
 }
 
-const percent = new Set(['roi', 'cr']);
-const money = new Set(['revenue', 'cost', 'profit', 'epc']);
-
-function formatCell(column: string, value: string | number | null | undefined): string {
+/** A cell by the kind of its column: the API says which metrics are money and which are ratios. */
+function formatCell(kind: MetricMeta['kind'] | 'dimension', value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '–';
   if (typeof value === 'string') return value === '' ? '(none)' : value;
-  if (percent.has(column)) return `${(value * 100).toFixed(1)} %`;
-  if (money.has(column)) return value.toFixed(2);
+  if (kind === 'ratio') return `${(value * 100).toFixed(1)} %`;
+  if (kind === 'money') return value.toFixed(2);
   return value.toLocaleString('en');
+}
+
+function headerCell(row: HTMLTableRowElement, column: string, label: string, help?: string): void {
+  const th = document.createElement('th');
+  th.scope = 'col';
+  th.dataset.column = column;
+  th.textContent = label;
+  if (help) th.title = help;
+  row.append(th);
 }
 
 export function setUpReport(): void {
@@ -45,7 +72,10 @@ export function setUpReport(): void {
   for (const a of document.querySelectorAll<HTMLAnchorElement>('.exports a')) {
     a.addEventListener('click', (e) => {
       e.preventDefault();
-      download(a.getAttribute('href')!).catch((err: unknown) => {
+      // No href until a report was asked for with a key (the group-by list comes from the API).
+      const href = a.getAttribute('href');
+      if (!href) return;
+      download(href).catch((err: unknown) => {
         const notice = byId<HTMLParagraphElement>('report-notice');
         notice.textContent = `Export failed: ${(err as Error).message}`;
         notice.hidden = false;
@@ -59,11 +89,6 @@ export async function loadReport(): Promise<void> {
   const notice = byId<HTMLParagraphElement>('report-notice');
   const table = byId<HTMLTableElement>('report-table');
   const chart = byId<HTMLDivElement>('report-chart');
-  const query = reportQuery(form);
-  const groupBy = query.get('groupBy')!;
-  for (const a of document.querySelectorAll<HTMLAnchorElement>('.exports a')) {
-    a.href = `/api/export?${new URLSearchParams({ ...Object.fromEntries(query), format: a.dataset.format!, report: a.dataset.report! })}`;
-  }
   notice.hidden = true;
   if (!apiKey()) {
     notice.textContent = 'Enter an API key to see reports.';
@@ -71,15 +96,25 @@ export async function loadReport(): Promise<void> {
     return;
   }
   try {
+    const { dimensions, metrics } = await reportMeta();
+    const query = reportQuery(form);
+    const groupBy = query.get('groupBy')!;
+    const groupLabel = dimensions.find((d) => d.name === groupBy)?.label ?? groupBy;
+    for (const a of document.querySelectorAll<HTMLAnchorElement>('.exports a')) {
+      a.href = `/api/export?${new URLSearchParams({ ...Object.fromEntries(query), format: a.dataset.format!, report: a.dataset.report! })}`;
+    }
+    byId('report-title').textContent = `Revenue by ${groupLabel}`;
     const report = await api<Report>(`/api/report?${query}`);
-    const columns = [groupBy, ...metricColumns.filter((m) => m in (report.rows[0] ?? report.totals))];
+    const shown = metrics.filter((m) => m.name in (report.rows[0] ?? report.totals));
     table.replaceChildren();
     const head = table.createTHead().insertRow();
-    for (const c of columns) head.insertCell().outerHTML = `<th scope="col">${c}</th>`;
+    headerCell(head, groupBy, groupLabel);
+    for (const m of shown) headerCell(head, m.name, m.label, m.help);
     const body = table.createTBody();
     for (const row of report.rows) {
       const tr = body.insertRow();
-      for (const c of columns) tr.insertCell().textContent = formatCell(c, row[c]);
+      tr.insertCell().textContent = formatCell('dimension', row[groupBy]);
+      for (const m of shown) tr.insertCell().textContent = formatCell(m.kind, row[m.name]);
     }
     barChart(
       chart,
