@@ -29,6 +29,10 @@ export const campaignPatch = z
   .refine((p) => Object.keys(p).length > 0, 'nothing to change');
 
 export const campaign = campaignInput.extend({
+  // A stored campaign is read (and shown) as it was saved: one saved before URLs were normalised
+  // must still load and be listed, so that it can be fixed; the click path copes with its URL.
+  offerUrl: z.string(),
+  fallbackUrl: z.string().optional(),
   id: objectId,
   createdAt: isoTimestamp,
   updatedAt: isoTimestamp,

@@ -31,6 +31,42 @@ export const exportQuery = reportQuery.and(
 export type ExportQuery = z.output<typeof exportQuery>;
 
 /**
+ * A text cell of a CSV export, made inert for spreadsheets (OWASP, CSV injection): keywords,
+ * sub-ids and txids come from anyone who clicks a link or sends a postback, and Excel or Sheets
+ * run a cell starting with = + - @ (or a tab or CR before one) as a formula. Such a cell gets a
+ * leading single quote (char(39)), which spreadsheets read as "text". Only String columns are
+ * wrapped: a negative amount is a number and stays one. NDJSON, Parquet and Arrow keep raw values.
+ */
+const csvText = (column: string) =>
+  `if(substring(${column}, 1, 1) IN ('=', '+', '-', '@', char(9), char(13)), concat(char(39), ${column}), ${column})`;
+
+/** The attribution report's output columns, in order; `number` ones are left as they are in CSV. */
+const attributionColumns: { name: string; number?: true }[] = [
+  { name: 'clickId' },
+  { name: 'type' },
+  { name: 'txid' },
+  { name: 'network' },
+  { name: 'status' },
+  { name: 'amount', number: true },
+  { name: 'currency' },
+  { name: 'payout', number: true },
+  { name: 'revenue', number: true },
+  { name: 'convertedAt' },
+  { name: 'clickedAt' },
+  ...dimensionNames.map((name) => ({ name })),
+];
+
+/** Settings each format needs so its values read as the JSON API gives them. */
+const formatSettings: Record<keyof typeof exportFormats, string[]> = {
+  // An undefined ratio (NULL) is an empty cell, not ClickHouse's \N.
+  csv: ["format_csv_null_representation = ''"],
+  // Counts as JSON numbers, as /api/report gives them (the shared setting quotes 64-bit integers).
+  ndjson: ['output_format_json_quote_64bit_integers = 0'],
+  parquet: [],
+  arrow: [],
+};
+
+/**
  * SQL for an export; ClickHouse writes the file format itself and the rows stream to the client,
  * never held in Node. Arrow is written uncompressed so that apache-arrow in JS reads it.
  */
@@ -38,6 +74,7 @@ export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } 
   // Memory, for an engine that may run inside this process: small Parquet row groups (the writer
   // holds a whole group, 1M rows by default), one reading thread, small blocks and read buffers.
   // Still faster than a client takes the file; measured in bench/attribution.ts.
+  // One thread also keeps the order of an ordered subquery through the outer SELECT below.
   const settings = ` SETTINGS ${[
     "output_format_arrow_compression_method = 'none'",
     'output_format_parquet_row_group_size = 100000',
@@ -45,10 +82,14 @@ export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } 
     'max_threads = 1',
     'max_block_size = 8192',
     'max_read_buffer_size = 131072',
+    ...formatSettings[q.format],
   ].join(', ')}`;
+  // CSV text cells are neutralised in an outer SELECT, so that filters and ORDER BY inside still
+  // see the stored values (an alias named like a column would stand for it there).
+  const outer = (name: string, number: boolean) => (q.format === 'csv' && !number ? `${csvText(name)} AS ${name}` : name);
   if (q.report === 'grouped') {
     const built = buildReportQuery(q, { noPaging: true });
-    const columns = [...built.columns.dimensions, ...built.columns.metrics];
+    const columns = [...built.columns.dimensions.map((d) => outer(d, false)), ...built.columns.metrics];
     return { sql: `SELECT ${columns.join(', ')} FROM (${built.sql})${settings}`, params: built.params };
   }
   const params: Record<string, string | number | string[]> = { ...rangeParams(q) };
@@ -60,14 +101,18 @@ export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } 
   // counts, so a spreadsheet sum of it is the report's revenue. The table-qualified name is the
   // stored column: a bare `revenue` would mean the output column of the same name.
   const payout = 'attributed_conversions.revenue';
-  const sql = `SELECT toString(click_id) AS clickId, conversion_type AS type, txid, network, status, amount, currency,
+  const inner = `SELECT toString(click_id) AS clickId, conversion_type AS type, txid, network, status, amount, currency,
           ${payout} AS payout, ${countedRevenueSql('status', payout)} AS revenue,
           formatDateTime(converted_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS convertedAt,
           formatDateTime(clicked_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS clickedAt,
           ${dimensionNames.map((d) => (dimensions[d] === d ? d : `${dimensions[d]} AS ${d}`)).join(', ')}
      FROM attributed_conversions FINAL
      WHERE sign = 1 AND ${time} >= ${rangeBoundsSql.from} AND ${time} < ${rangeBoundsSql.to}${filterConditions(q.filters, params)}
-     ORDER BY click_id, conversion_type, txid${settings}`;
+     ORDER BY click_id, conversion_type, txid`;
+  const sql =
+    q.format === 'csv'
+      ? `SELECT ${attributionColumns.map((c) => outer(c.name, c.number === true)).join(', ')} FROM (${inner})${settings}`
+      : `${inner}${settings}`;
   return { sql, params };
 }
 

@@ -36,11 +36,35 @@ export const reportRoute: FastifyPluginAsyncZod<{ warehouse: Warehouse; auth: Au
       const q = req.query;
       const abort = new AbortController();
       req.raw.on('close', () => abort.abort());
+      // The first chunk is awaited before any header is set: a query that fails before its first
+      // byte then answers the one JSON error shape (a file's content type cannot carry it).
+      const chunks = streamExport(warehouse, q, abort.signal)[Symbol.asyncIterator]();
+      const first = await chunks.next();
       reply
         .type(exportFormats[q.format].contentType)
         .header('content-disposition', `attachment; filename="${exportFileName(q)}"`)
         .header('cache-control', 'no-store');
-      return reply.send(Readable.from(streamExport(warehouse, q, abort.signal)));
+      return reply.send(Readable.from(startingWith(first, chunks)));
     },
   );
 };
+
+/**
+ * A stream whose first step was already taken, as an iterable for Readable.from. Its return()
+ * (a client gone mid-file) reaches the warehouse stream, which then removes its temporary file.
+ */
+function startingWith<T>(first: IteratorResult<T>, rest: AsyncIterator<T>): AsyncIterable<T> {
+  let taken: IteratorResult<T> | undefined = first;
+  const iterator: AsyncIterator<T> = {
+    next: async () => {
+      const result = taken ?? (await rest.next());
+      taken = undefined;
+      return result;
+    },
+    return: async () => {
+      taken = undefined;
+      return (await rest.return?.()) ?? { done: true, value: undefined };
+    },
+  };
+  return { [Symbol.asyncIterator]: () => iterator };
+}

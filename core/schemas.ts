@@ -1,21 +1,57 @@
 import { z } from 'zod';
 
+// eslint-disable-next-line no-control-regex
+const controlChars = /[\u0000-\u001f\u007f-\u009f]/;
+/** What must be percent-encoded to travel in a Location header: anything not printable ASCII, and spaces. */
+const unsendable = /[^\x21-\x7e]+/g;
+const macroPlaceholder = /\{[a-z0-9_]+\}/gi;
+const urlMaxLength = 2048;
+const notHttpUrl = 'must be an http(s) URL, with macros only after the host';
+
 /**
- * An http(s) URL that may hold {macro} placeholders, kept exactly as written so the macros
- * survive (new URL() would percent-encode the braces). Macros may not stand in the scheme or
- * host: a click's values must never choose where the visitor is sent (open redirect).
+ * An offer or fallback URL, with its {macro} placeholders, made fit for a Location header: the
+ * host in punycode (IDN), and non-ASCII characters and spaces percent-encoded (UTF-8), as a
+ * browser would send them; everything else is kept as written, macros included (new URL() would
+ * percent-encode the braces). Returns the reason instead when it cannot be: line breaks and
+ * other control characters (header injection; WHATWG URL would silently drop tabs and newlines),
+ * a scheme other than http(s), or a macro in the scheme or host (a click's values must never
+ * choose where the visitor is sent: open redirect). Idempotent, so a stored value passes again.
+ */
+export function normalizeHttpUrl(value: string): { url: string } | { error: string } {
+  if (controlChars.test(value)) return { error: 'must not contain line breaks or other control characters' };
+  if (!value.isWellFormed()) return { error: 'must be well-formed Unicode text' };
+  const authority = /^(https?:)\/\/([^/?#{}\\]+)(?=[/?#]|$)/i.exec(value);
+  if (!authority) return { error: notHttpUrl };
+  const probe = value.replace(macroPlaceholder, 'x');
+  if (!URL.canParse(probe)) return { error: notHttpUrl };
+  const u = new URL(probe);
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.hostname.length === 0) return { error: notHttpUrl };
+  // The authority holds no macro, so the parser's form of it (punycode host, lower case, encoded
+  // user info) replaces it as is; the rest keeps its macros and only gets what a header cannot carry.
+  const scheme = authority[1]!.toLowerCase();
+  const base = new URL(`${scheme}//${authority[2]}/`).href.slice(0, -1);
+  const rest = value.slice(authority[0].length).replace(unsendable, (run) => encodeURIComponent(run));
+  const url = base + rest;
+  if (url.length > urlMaxLength) return { error: `must be at most ${urlMaxLength} characters once percent-encoded` };
+  return { url };
+}
+
+/**
+ * An http(s) URL that may hold {macro} placeholders, normalised by normalizeHttpUrl when it is
+ * saved (the stored value is what every click sends) or refused with its one-line reason.
  */
 export const httpUrlWithMacros = z
   .string()
   .trim()
-  .max(2048)
-  .refine((value) => {
-    if (!/^https?:\/\/[^/?#{}\\]+(?:[/?#]|$)/i.test(value)) return false;
-    const probe = value.replace(/\{[a-z0-9_]+\}/gi, 'x');
-    if (!URL.canParse(probe)) return false;
-    const u = new URL(probe);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname.length > 0;
-  }, 'must be an http(s) URL, with macros only after the host');
+  .max(urlMaxLength)
+  .superRefine((value, ctx) => {
+    const checked = normalizeHttpUrl(value);
+    if ('error' in checked) ctx.addIssue({ code: 'custom', message: checked.error });
+  })
+  .overwrite((value) => {
+    const checked = normalizeHttpUrl(value);
+    return 'url' in checked ? checked.url : value;
+  });
 
 export const objectId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, - or _');
 

@@ -1,6 +1,7 @@
 import type { Campaign } from '../../admin/index.js';
 import type { ClickIdGenerator } from '../../core/click-id.js';
 import { isUnfilledMacro } from '../../core/query-string.js';
+import { normalizeHttpUrl } from '../../core/schemas.js';
 import { clickParamAliases, maxFieldLength, parseDecimal, type ClickField } from './click-params.js';
 import { recordLimits, type ClickRecord } from './click-record.js';
 import { clickQueryLimits } from './click-rows.js';
@@ -23,7 +24,7 @@ export interface ClickOutcome {
   /** Where to send the visitor; undefined when there is neither an offer nor a fallback URL. */
   location: string | undefined;
   clickId: string;
-  /** The campaign was unknown or paused. */
+  /** The campaign was unknown or paused, or its offer URL could not be sent: the visitor went to a fallback. */
   missed: boolean;
   /** The click is on disk (false: the spool refused it, the loss is counted). */
   durable: boolean;
@@ -56,8 +57,9 @@ const isData = (value: string) => value !== '' && !isUnfilledMacro(value);
 /**
  * The request path of a click: it records the request durably and decides where the visitor
  * goes: the campaign's offer with its macros filled, or a fallback when the campaign is unknown
- * or paused (never an error page). Parsing into columns and enrichment happen off this path,
- * when the spool is written to ClickHouse (ingest/clicks/click-rows.ts).
+ * or paused or its offer URL cannot be sent (never an error page, never a 500). Parsing into
+ * columns and enrichment happen off this path, when the spool is written to ClickHouse
+ * (ingest/clicks/click-rows.ts).
  */
 export class ClickTracker {
   constructor(private readonly deps: ClickTrackerDeps) {}
@@ -68,13 +70,20 @@ export class ClickTracker {
     const campaign = found?.status === 'active' ? found : undefined;
     const { id, ms } = d.ids.next();
     const clickId = id.toString();
+    const modelCost = costFromModel(campaign);
+    // Where the visitor goes is decided before the record is written: an offer URL that cannot be
+    // sent makes the click a miss (the visitor goes to a fallback), like a paused campaign.
+    const values = this.macroValues(clickId, modelCost, found, req);
+    const offer = campaign && sendable(fillMacros(campaign.offerUrl, values, offerMacros));
+    const location = offer ?? fill(found?.fallbackUrl, values) ?? fill(d.fallbackUrl, values);
+    const missed = offer === undefined;
     const record: ClickRecord = {
       id: clickId,
       ts: ms,
       campaign: req.campaignId,
       source: campaign?.trafficSource ?? '',
-      missed: campaign ? 0 : 1,
-      modelCost: costFromModel(campaign),
+      missed: missed ? 1 : 0,
+      modelCost,
       query: req.rawQuery.length > recordLimits.query ? req.rawQuery.slice(0, recordLimits.query) : req.rawQuery,
       ip: req.ip,
       userAgent: req.userAgent.length > recordLimits.userAgent ? req.userAgent.slice(0, recordLimits.userAgent) : req.userAgent,
@@ -82,9 +91,7 @@ export class ClickTracker {
       ...(req.countryHint === undefined ? {} : { countryHint: req.countryHint }),
     };
     const durable = await d.spool.append(`${JSON.stringify(record)}\n`);
-    const template = campaign?.offerUrl ?? found?.fallbackUrl ?? d.fallbackUrl;
-    const location = template && fillMacros(template, this.macroValues(record, found, req), offerMacros);
-    return { location, clickId, missed: !campaign, durable };
+    return { location, clickId, missed, durable };
   }
 
   /**
@@ -92,11 +99,11 @@ export class ClickTracker {
    * them, with the same rules as the stored row (ingest/clicks/click-rows.ts): aliases, first value
    * that is not an unfilled macro, the same cleaning and bounds.
    */
-  private macroValues(record: ClickRecord, campaign: Campaign | undefined, req: ClickRequest): (name: string) => string | undefined {
+  private macroValues(clickId: string, modelCost: string, campaign: Campaign | undefined, req: ClickRequest): (name: string) => string | undefined {
     return (name) => {
       switch (name) {
         case 'clickid':
-          return record.id;
+          return clickId;
         case 'campaign':
           return campaign?.id;
         case 'traffic_source':
@@ -105,7 +112,7 @@ export class ClickTracker {
           return this.deps.countryOf(req.ip, req.countryHint);
         case 'cost': {
           const passed = findParam(req.rawQuery, costNames, clickQueryLimits, true, (v) => parseDecimal(v) !== undefined);
-          return passed === undefined ? record.modelCost : parseDecimal(passed);
+          return passed === undefined ? modelCost : parseDecimal(passed);
         }
         default: {
           const aliases = columnMacros.get(name);
@@ -115,6 +122,25 @@ export class ClickTracker {
       }
     };
   }
+}
+
+function fill(template: string | undefined, values: (name: string) => string | undefined): string | undefined {
+  return template === undefined ? undefined : sendable(fillMacros(template, values, offerMacros));
+}
+
+/** Printable ASCII without spaces: what a URL is in a Location header. */
+const headerReady = /^[\x21-\x7e]+$/;
+
+/**
+ * The filled URL when it can go in a Location header (Node refuses other characters with
+ * ERR_INVALID_CHAR: a 500 for every click), else its normalised form (a URL saved before URLs
+ * were normalised, a non-ASCII KEYREV_FALLBACK_URL), else undefined: the next fallback is tried.
+ * Campaign URLs are normalised when saved, so the regex test is all most clicks cost.
+ */
+function sendable(url: string): string | undefined {
+  if (headerReady.test(url)) return url;
+  const normalized = normalizeHttpUrl(url);
+  return 'url' in normalized ? normalized.url : undefined;
 }
 
 function costFromModel(campaign: Campaign | undefined): string {

@@ -1,7 +1,8 @@
 /**
  * Fills `{macro}` placeholders of an offer URL with a click's values, each URL-encoded exactly
- * once. Campaign validation keeps macros out of the scheme and host, so a value can never
- * change where the visitor goes (no open redirect).
+ * once, so a value can never bring a CR/LF or a space into the Location header. Campaign
+ * validation keeps macros out of the scheme and host, so a value can never change where the
+ * visitor goes (no open redirect).
  */
 type Part = string | { macro: string; raw: string };
 
@@ -37,7 +38,9 @@ export function fillMacros(template: string, values: (name: string) => string | 
       continue;
     }
     const value = values(part.macro);
-    if (value !== undefined) out += encodeURIComponent(value);
+    // encodeURIComponent throws on a lone surrogate (a campaign's trafficSource is any JSON
+    // string): repaired to U+FFFD, as the click parser repairs the link's values.
+    if (value !== undefined) out += encodeURIComponent(value.isWellFormed() ? value : value.toWellFormed());
     else if (!known.has(part.macro)) out += part.raw;
   }
   return out;

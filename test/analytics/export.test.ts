@@ -60,7 +60,7 @@ describe('/api/export', () => {
     const csv = await get(`/api/export?${range}&groupBy=keyword&sort=keyword&report=grouped&format=csv`);
     expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
     expect(csv.headers['content-disposition']).toBe(`attachment; filename="keyrev-grouped-${firstDay}_${to}.csv"`);
-    const parsed = parse(csv.body, { columns: true, cast: (value, ctx) => (ctx.header || ctx.column === 'keyword' ? value : value === '\\N' ? null : Number(value)) });
+    const parsed = parse(csv.body, { columns: true, cast: (value, ctx) => (ctx.header || ctx.column === 'keyword' ? value : value === '' ? null : Number(value)) });
     expect(parsed).toEqual(report.rows);
     const ndjson = await get(`/api/export?${range}&groupBy=keyword&sort=keyword&report=grouped&format=ndjson`);
     const lines = ndjson.body.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
