@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { conversionStatuses } from '../core/conversion.js';
 import { objectId } from '../core/schemas.js';
+import { latestConversionSql as latest } from '../warehouse/conversion-store.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { countedRevenueSql } from './revenue-sql.js';
+import { conversionSumSql } from './report-metrics.js';
 import { rangeBoundsSql, rangeParams, timeRangeFields } from './time-range.js';
 
 export const conversionLogQuery = z.strictObject({
@@ -99,10 +100,10 @@ export async function conversionLog(wh: Warehouse, q: z.output<typeof conversion
      FROM
      (
          SELECT click_id, conversion_type, txid,
-                argMax(network, version) AS c_network, argMax(status, version) AS c_status,
-                toString(argMax(amount, version)) AS c_amount, argMax(currency, version) AS c_currency,
-                toString(argMax(revenue, version)) AS c_payout,
-                toString(${countedRevenueSql('argMax(status, version)', 'argMax(revenue, version)')}) AS c_revenue,
+                ${latest.network} AS c_network, ${latest.status} AS c_status,
+                toString(${latest.amount}) AS c_amount, ${latest.currency} AS c_currency,
+                toString(${latest.revenue}) AS c_payout,
+                toString(${conversionSumSql('revenue', { status: latest.status, revenue: latest.revenue, sign: '1' })}) AS c_revenue,
                 min(converted_at) AS c_at
          FROM conversions
          WHERE ${inRange}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { QueryParams, StreamFormat, Warehouse } from '../warehouse/warehouse.js';
 import { dimensionNames, dimensions } from './dimensions.js';
 import { buildReportQuery, filterConditions, reportQuery } from './report-query.js';
-import { countedRevenueSql } from './revenue-sql.js';
+import { conversionSumSql } from './report-metrics.js';
 import { rangeBoundsSql, rangeParams } from './time-range.js';
 
 export const exportFormats = {
@@ -102,7 +102,7 @@ export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } 
   // stored column: a bare `revenue` would mean the output column of the same name.
   const payout = 'attributed_conversions.revenue';
   const inner = `SELECT toString(click_id) AS clickId, conversion_type AS type, txid, network, status, amount, currency,
-          ${payout} AS payout, ${countedRevenueSql('status', payout)} AS revenue,
+          ${payout} AS payout, ${conversionSumSql('revenue', { revenue: payout, sign: '1' })} AS revenue,
           formatDateTime(converted_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS convertedAt,
           formatDateTime(clicked_at, '%Y-%m-%d %H:%i:%S', {tz:String}) AS clickedAt,
           ${dimensionNames.map((d) => (dimensions[d] === d ? d : `${dimensions[d]} AS ${d}`)).join(', ')}

@@ -15,13 +15,29 @@ interface StateRow {
   last_version: string;
 }
 
+/**
+ * A conversion's latest state over its rows in `conversions` (or `attributed_conversions`): the
+ * newest version wins. A cancel row carries the version of the state it cancels, so the newest
+ * row is always the current state. Every query that shows conversions as they stand uses these.
+ */
+export const latestConversionSql = {
+  network: 'argMax(network, version)',
+  status: 'argMax(status, version)',
+  amount: 'argMax(amount, version)',
+  currency: 'argMax(currency, version)',
+  revenue: 'argMax(revenue, version)',
+  convertedAt: 'argMax(converted_at, version)',
+  version: 'max(version)',
+} as const;
+
+const l = latestConversionSql;
 // Aliases differ from column names: ClickHouse would otherwise read `click_id` in WHERE as the alias.
 const stateSelect = `SELECT toString(click_id) AS click_id_text, conversion_type, txid,
-            argMax(network, version) AS last_network, argMax(status, version) AS last_status,
-            toString(argMax(amount, version)) AS last_amount, argMax(currency, version) AS last_currency,
-            toString(argMax(revenue, version)) AS last_revenue,
-            toString(toUnixTimestamp64Milli(argMax(converted_at, version))) AS converted_ms,
-            toString(max(version)) AS last_version
+            ${l.network} AS last_network, ${l.status} AS last_status,
+            toString(${l.amount}) AS last_amount, ${l.currency} AS last_currency,
+            toString(${l.revenue}) AS last_revenue,
+            toString(toUnixTimestamp64Milli(${l.convertedAt})) AS converted_ms,
+            toString(${l.version}) AS last_version
      FROM conversions`;
 
 function toState(r: StateRow): ConversionState {
