@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { isoTimestamp, objectId } from '../core/schemas.js';
+import { isoTimestamp, objectId, plainText } from '../core/schemas.js';
 
 export const apiKeyInput = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: plainText(200).min(1),
 });
 
-/** What is stored: the SHA-256 of the key, never the key. */
+/** What is stored: the SHA-256 of the key, never the key; the name read as it was saved. */
 export const storedApiKey = apiKeyInput.extend({
+  name: z.string(),
   id: objectId,
   digest: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: isoTimestamp,

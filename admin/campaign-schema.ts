@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { httpUrlWithMacros, isoTimestamp, objectId } from '../core/schemas.js';
+import { httpUrlWithMacros, isoTimestamp, objectId, plainText } from '../core/schemas.js';
 
 export const costModels = ['none', 'cpc', 'cpm', 'cpa', 'revshare'] as const;
 
 const fields = {
-  name: z.string().trim().min(1).max(200),
+  name: plainText(200).min(1),
   offerUrl: httpUrlWithMacros,
-  trafficSource: z.string().trim().max(100),
+  trafficSource: plainText(100),
   /** How cost is counted when a click does not pass `cost=`: per click (cpc), per 1,000 clicks (cpm). */
   costModel: z.enum(costModels),
   costValue: z.number().min(0).max(1_000_000),
@@ -29,8 +29,11 @@ export const campaignPatch = z
   .refine((p) => Object.keys(p).length > 0, 'nothing to change');
 
 export const campaign = campaignInput.extend({
-  // A stored campaign is read (and shown) as it was saved: one saved before URLs were normalised
-  // must still load and be listed, so that it can be fixed; the click path copes with its URL.
+  // A stored campaign is read (and shown) as it was saved: one saved before URLs were normalised,
+  // or text was checked, must still load and be listed, so that it can be fixed; the click path
+  // copes with its URL and the row encoder cleans its text.
+  name: z.string(),
+  trafficSource: z.string(),
   offerUrl: z.string(),
   fallbackUrl: z.string().optional(),
   id: objectId,

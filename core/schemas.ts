@@ -53,6 +53,19 @@ export const httpUrlWithMacros = z
     return 'url' in checked ? checked.url : value;
   });
 
+/**
+ * Free text a user names things with (a campaign, its traffic source, a network, a key): trimmed,
+ * bounded, and well-formed Unicode without control characters. A lone surrogate would make
+ * ClickHouse refuse the whole batch of rows it was copied into (a traffic source goes into every
+ * click row of its campaign), so it is refused here, at the door.
+ */
+export const plainText = (maxLength: number) =>
+  z
+    .string()
+    .trim()
+    .max(maxLength)
+    .refine((value) => value.isWellFormed() && !controlChars.test(value), 'must be text without control characters or lone surrogates');
+
 export const objectId = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'must be 1-64 lowercase letters, digits, - or _');
 
 export const isoTimestamp = z.iso.datetime();

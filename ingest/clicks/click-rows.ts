@@ -57,7 +57,8 @@ export function createClickRowEncoder(opts: ClickRowOptions) {
       click_id: r.id,
       ts: r.ts,
       campaign_id: clean(r.campaign, 64),
-      traffic_source: r.source,
+      // Cleaned like every stored text: one lone surrogate would make ClickHouse refuse the whole segment.
+      traffic_source: clean(r.source, 100),
       ...fields,
       cost: cost ?? r.modelCost,
       referrer: clean(r.referrer, 1024),

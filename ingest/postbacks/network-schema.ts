@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currencyCode, isoTimestamp, objectId } from '../../core/schemas.js';
+import { currencyCode, isoTimestamp, objectId, plainText } from '../../core/schemas.js';
 import { isCidr } from '../../core/ip-allowlist.js';
 import { conversionStatuses, duplicatePolicies } from '../../core/conversion.js';
 
@@ -11,7 +11,7 @@ const paramName = z.string().trim().min(1).max(64);
 
 const fields = {
   slug: objectId,
-  name: z.string().trim().min(1).max(200),
+  name: plainText(200).min(1),
   /** Required on every postback of this network, as `/postback/:network/:secret` or a `secret` parameter. */
   secret: z.string().min(8).max(200).optional(),
   /** Addresses or CIDR ranges the network calls from; empty means any. */
@@ -45,7 +45,8 @@ export const networkPatch = z
   .partial()
   .refine((p) => Object.keys(p).length > 0, 'nothing to change');
 
-export const network = networkInput.extend({ id: objectId, createdAt: isoTimestamp, updatedAt: isoTimestamp });
+// Stored settings are read as they were saved (the name unchecked), so one saved before text was checked still loads.
+export const network = networkInput.extend({ name: z.string(), id: objectId, createdAt: isoTimestamp, updatedAt: isoTimestamp });
 
 /** Secrets are write-only: the API shows whether one is set, never its value. */
 export const networkView = network.omit({ secret: true, signingKey: true }).extend({ hasSecret: z.boolean(), hasSigningKey: z.boolean() });

@@ -77,12 +77,22 @@ describe('campaign URLs a click cannot be redirected to', () => {
     expect(res.headers.location).toBe('https://shop.example/?kw=aSet-Cookie%3A%20session%3Dstolen&s=%E2%82%AC&x=Location%3A%20https%3A%2F%2Fevil.example%2F');
   });
 
-  it('does not answer 500 when a campaign value in the URL is not well-formed text (a lone surrogate)', async () => {
-    // encodeURIComponent throws URIError on a lone surrogate; trafficSource is any JSON string.
-    const c = (await post({ name: 'ls', trafficSource: 'goo\ud800gle', offerUrl: 'https://shop.example/?src={traffic_source}' })).json();
+  it('refuses a lone surrogate in a campaign text field, and a click on one stored by an older keyrev still redirects and is stored', async () => {
+    // encodeURIComponent throws URIError on a lone surrogate, and ClickHouse refuses a row holding
+    // one: the whole spool segment with it (other visitors' clicks) was set aside, never inserted.
+    const refused = await post({ name: 'ls', trafficSource: 'goo\ud800gle', offerUrl: 'https://shop.example/?src={traffic_source}' });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().message).toMatch(/^body\.trafficSource: .*lone surrogates/);
+    const c = (await post({ name: 'ls', offerUrl: 'https://shop.example/?src={traffic_source}' })).json();
+    await t.app.campaigns.update(c.id, { trafficSource: 'goo\ud800gle' });
+    const other = (await post({ name: 'neighbour', offerUrl: 'https://ok.example/' })).json();
     const res = await click(c.id);
     expect(res.statusCode, res.body).toBe(302);
     expect(res.headers.location).toBe('https://shop.example/?src=goo%EF%BF%BDgle');
+    const neighbour = await click(other.id);
+    expect(await rowOf(res.headers['x-keyrev-click-id'] as string)).toMatchObject({ missed: 0, campaign_id: c.id });
+    expect(await rowOf(neighbour.headers['x-keyrev-click-id'] as string)).toMatchObject({ missed: 0, campaign_id: other.id });
+    expect((await t.app.inject({ method: 'GET', url: '/metrics' })).body).not.toMatch(/keyrev_flush_failures_total\{table="clicks",reason="refused"\}/);
   });
 
   // Campaigns stored before URLs were checked (written here through the domain object, past

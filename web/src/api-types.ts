@@ -28,7 +28,6 @@ export interface paths {
                             campaigns: {
                                 name: string;
                                 offerUrl: string;
-                                /** @default  */
                                 trafficSource: string;
                                 /**
                                  * @default none
@@ -95,7 +94,6 @@ export interface paths {
                         "application/json": {
                             name: string;
                             offerUrl: string;
-                            /** @default  */
                             trafficSource: string;
                             /**
                              * @default none
@@ -153,7 +151,6 @@ export interface paths {
                         "application/json": {
                             name: string;
                             offerUrl: string;
-                            /** @default  */
                             trafficSource: string;
                             /**
                              * @default none
@@ -236,7 +233,6 @@ export interface paths {
                         "application/json": {
                             name: string;
                             offerUrl: string;
-                            /** @default  */
                             trafficSource: string;
                             /**
                              * @default none
