@@ -72,8 +72,14 @@ export function createMetrics() {
     }),
     flushFailures: new Counter({
       name: 'keyrev_flush_failures_total',
-      help: 'Failed spool flushes: ClickHouse unavailable (retried) or refused (segment moved aside)',
+      help: 'Failed spool flushes: ClickHouse unavailable (retried) or refused (segment split, refused rows set aside)',
       labelNames: ['table', 'reason'] as const,
+      registers: [registry],
+    }),
+    rowsRejected: new Counter({
+      name: 'keyrev_rows_rejected_total',
+      help: 'Spool rows ClickHouse refused, set aside in spool/<table>/rejected/ (the other rows of their segment inserted), by table',
+      labelNames: ['table'] as const,
       registers: [registry],
     }),
     clicks: new Counter({

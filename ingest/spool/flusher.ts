@@ -1,5 +1,5 @@
-import { WarehouseError } from '../../warehouse/warehouse.js';
-import type { Spool } from './spool.js';
+import { WarehouseError, firstLine } from '../../warehouse/warehouse.js';
+import type { Segment, Spool } from './spool.js';
 
 export interface FlusherOptions {
   /** How often to look for a segment to ship. */
@@ -7,17 +7,84 @@ export interface FlusherOptions {
   /** Longest wait between tries while ClickHouse is down. */
   maxBackoffMs: number;
   log: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void; info(obj: object, msg: string): void };
+  /**
+   * Turns a segment into its insert payload (newline-delimited rows, in order); segments are
+   * inserted as they are without one.
+   */
+  encode?(segment: Buffer): Promise<Buffer>;
   onRowsWritten?(rows: number): void;
+  /** Rows ClickHouse refused, set aside in the spool's rejected/ directory. */
+  onRowsRejected?(rows: number): void;
   onFailure?(reason: 'unavailable' | 'refused'): void;
 }
 
-/** Inserts one whole segment (the pipeline knows its format); the token makes a replay a no-op. */
-export type SegmentSink = (data: Buffer, dedupToken: string) => Promise<void>;
+/**
+ * Inserts newline-delimited rows: a segment's whole payload, or a run of its lines while a refused
+ * segment is split (the pipeline knows the format). The token makes a replay a no-op.
+ */
+export type SegmentSink = (rows: Buffer, dedupToken: string) => Promise<void>;
+
+/**
+ * ClickHouse answered, but about itself, not about the rows: busy, short of memory or disk,
+ * read-only, timed out, not letting keyrev in, or a table or column missing. Splitting the
+ * segment would send every row alone and set them all aside, and a part stored before a crash,
+ * refused like this when replayed, would be split and its rows stored twice (see insertLines).
+ * These wait and are tried again, as while ClickHouse is unreachable.
+ */
+const notAboutTheRows = new Set([
+  16, // NO_SUCH_COLUMN_IN_TABLE
+  60, // UNKNOWN_TABLE
+  81, // UNKNOWN_DATABASE
+  159, // TIMEOUT_EXCEEDED
+  164, // READONLY
+  173, // CANNOT_ALLOCATE_MEMORY
+  202, // TOO_MANY_SIMULTANEOUS_QUERIES
+  203, // NO_FREE_CONNECTION
+  209, // SOCKET_TIMEOUT
+  210, // NETWORK_ERROR
+  236, // ABORTED
+  241, // MEMORY_LIMIT_EXCEEDED
+  242, // TABLE_IS_READ_ONLY
+  243, // NOT_ENOUGH_SPACE
+  252, // TOO_MANY_PARTS
+  394, // QUERY_WAS_CANCELLED
+  425, // SYSTEM_ERROR
+  497, // ACCESS_DENIED
+  516, // AUTHENTICATION_FAILED
+  999, // KEEPER_EXCEPTION
+]);
+
+/**
+ * What a failed insert says about its rows: 'rows' ClickHouse read them and refused (the same rows
+ * would be refused again), 'view' a materialized view refused them after the table may have
+ * stored them, undefined it said nothing about them (unreachable, busy, the encoder failed).
+ */
+function refusalOf(err: unknown): 'rows' | 'view' | undefined {
+  if (!(err instanceof WarehouseError) || err.unavailable) return undefined;
+  if (err.clickhouseCode !== undefined && notAboutTheRows.has(err.clickhouseCode)) return undefined;
+  // ClickHouse writes the table's part before it runs the views: seen with the embedded engine,
+  // 100 rows in the table, none in the view, the insert refused. Its halves would store them again.
+  return / while pushing to view /.test(err.message) ? 'view' : 'rows';
+}
+
+/** One segment's insert: its payload, where each line starts, and what became of its lines. */
+interface SegmentInsert {
+  segment: Segment;
+  token: string;
+  payload: Buffer;
+  /** Offsets of each line's first byte, and the payload's length last: line i is starts[i]..starts[i + 1]. */
+  starts: number[];
+  /** Line ranges ("from-to") ClickHouse refused whole, on disk before any part of them was sent. */
+  refused: Set<string>;
+  written: number;
+  rejected: { line: number; reason: string }[];
+}
 
 /**
  * Moves sealed spool segments into ClickHouse, oldest first, and deletes each only after
  * ClickHouse acknowledged it. While ClickHouse is unreachable it backs off and tries again;
- * the spool keeps growing and nothing is lost.
+ * the spool keeps growing and nothing is lost. A segment ClickHouse refuses is split until only
+ * the refused rows are left; those are set aside, the others inserted.
  */
 export class Flusher {
   private timer: NodeJS.Timeout | undefined;
@@ -27,6 +94,12 @@ export class Flusher {
   private stopped = true;
   /** Why the last pass stopped short, for drain() to tell its caller. */
   private failure: Error | undefined;
+  /**
+   * A retried segment is inserted as it was first encoded: encoding keeps state (a visitor's
+   * first click is the unique one), so encoding it again would give other rows under the same
+   * tokens. One is enough: segments are shipped one at a time and the one that failed is retried.
+   */
+  private encoded: { token: string; payload: Buffer } | undefined;
 
   constructor(
     private readonly spool: Spool,
@@ -79,34 +152,108 @@ export class Flusher {
   private async ship(force: boolean): Promise<void> {
     this.failure = undefined;
     for (const segment of await this.spool.takeReady({ force })) {
-      const data = await this.spool.read(segment);
+      let done: SegmentInsert;
       try {
-        await this.sink(data, this.spool.tokenOf(segment));
+        done = await this.insertSegment(segment);
       } catch (err) {
-        if (err instanceof WarehouseError && !err.unavailable) {
-          // ClickHouse read the segment and refused it: retrying cannot help, and it must not
-          // hold back every segment behind it. Kept on disk for an operator.
-          const kept = await this.spool.quarantine(segment);
-          this.opts.onFailure?.('refused');
-          this.opts.log.error({ err, kept }, 'ClickHouse refused a spool segment; moved aside');
-          continue;
-        }
+        // Unreachable, busy, or the encoder failed: the segment stays and is tried again.
         this.failure = err as Error;
         this.opts.onFailure?.('unavailable');
         this.backoffMs = Math.min(this.opts.maxBackoffMs, Math.max(this.opts.intervalMs, this.backoffMs * 2));
         this.opts.log.warn({ err: (err as Error).message, retryInMs: this.backoffMs }, 'ClickHouse unavailable; spooling');
         return;
       }
-      await this.spool.remove(segment);
-      this.opts.onRowsWritten?.(countLines(data));
+      if (done.rejected.length > 0) {
+        // Kept on disk for an operator, with ClickHouse's reason for each row.
+        const kept = await this.spool.quarantine(segment, {
+          lines: Buffer.concat(done.rejected.map(({ line }) => done.payload.subarray(done.starts[line], done.starts[line + 1]))),
+          reasons: done.rejected.map(({ line, reason }) => `line ${line + 1} of ${done.starts.length - 1}: ${reason}\n`).join(''),
+        });
+        this.opts.onRowsRejected?.(done.rejected.length);
+        this.opts.log.error(
+          { kept, rejected: done.rejected.length, written: done.written, reason: done.rejected[0]!.reason },
+          'ClickHouse refused rows of a spool segment; inserted the others, set these aside',
+        );
+      } else {
+        await this.spool.remove(segment);
+      }
+      this.encoded = undefined;
+      if (done.refused.size > 0 || done.rejected.length > 0) this.opts.onFailure?.('refused');
+      this.opts.onRowsWritten?.(done.written);
       if (this.backoffMs > 0) this.opts.log.info({}, 'ClickHouse is back; draining the spool');
       this.backoffMs = 0;
     }
   }
+
+  private async insertSegment(segment: Segment): Promise<SegmentInsert> {
+    const token = this.spool.tokenOf(segment);
+    let payload: Buffer;
+    if (!this.opts.encode) payload = await this.spool.read(segment);
+    else if (this.encoded?.token === token) payload = this.encoded.payload;
+    else payload = (this.encoded = { token, payload: await this.opts.encode(await this.spool.read(segment)) }).payload;
+    const starts = lineStarts(payload);
+    const done: SegmentInsert = { segment, token, payload, starts, refused: await this.spool.refusedRanges(segment), written: 0, rejected: [] };
+    await this.insertLines(done, 0, starts.length - 1);
+    return done;
+  }
+
+  /**
+   * Inserts lines from..to (exclusive) of a segment's payload. If ClickHouse refuses them, it
+   * inserts each half the same way, so in the end only the lines it refuses alone are left out
+   * (about two inserts per refused line and halving, in order).
+   *
+   * Dedup tokens: the whole payload carries the segment's token, a part `<token>:<from>-<to>`.
+   * A segment's payload has the same lines every time it is read (its file does not change, and
+   * the encoder keeps or skips a record the same way each time), so a token always names the same
+   * rows, and a replay after a crash finds the parts stored before it already there. What must
+   * not happen is a range stored whole and also in parts: both would count. A range's halves are
+   * sent only once its refusal is on disk (fdatasync'd next to the segment), and a range on
+   * record as refused is never sent whole again, however ClickHouse would answer now. So the
+   * ranges ever sent form one tree, the same after any number of crashes: a refusal that would
+   * not recur (ClickHouse busy for a moment) still cannot make a replay store the whole after
+   * its halves. ClickHouse stores nothing of an insert it refuses (one block: a segment is far
+   * below max_insert_block_size rows) unless a materialized view refused it: the table may then
+   * hold the rows, so such a range is set aside whole, never split (sent again, the table finds
+   * its token). Refusals about ClickHouse itself are not split either (notAboutTheRows): a range
+   * stored before a crash and refused like that on replay would be. One refused line is set
+   * aside without a record: it has no halves.
+   */
+  private async insertLines(done: SegmentInsert, from: number, to: number): Promise<void> {
+    if (from === to) return;
+    const range = `${from}-${to}`;
+    if (!done.refused.has(range)) {
+      const whole = from === 0 && to === done.starts.length - 1;
+      try {
+        await this.sink(done.payload.subarray(done.starts[from], done.starts[to]), whole ? done.token : `${done.token}:${range}`);
+        done.written += to - from;
+        return;
+      } catch (err) {
+        const refusal = refusalOf(err);
+        if (refusal === undefined) throw err;
+        const reason = firstLine((err as Error).message);
+        if (refusal === 'view') {
+          const note = 'a materialized view refused these rows (the table may hold them; not split, so none is stored twice)';
+          for (let line = from; line < to; line++) done.rejected.push({ line, reason: `${note}: ${reason}` });
+          return;
+        }
+        if (to - from === 1) {
+          done.rejected.push({ line: from, reason });
+          return;
+        }
+        await this.spool.noteRefused(done.segment, from, to);
+        done.refused.add(range);
+      }
+    }
+    const mid = (from + to) >>> 1;
+    await this.insertLines(done, from, mid);
+    await this.insertLines(done, mid, to);
+  }
 }
 
-function countLines(data: Buffer): number {
-  let n = 0;
-  for (let i = data.indexOf(0x0a); i !== -1; i = data.indexOf(0x0a, i + 1)) n++;
-  return n;
+/** Where each line of a payload starts, and its length last; a last line without its \n counts too. */
+function lineStarts(data: Buffer): number[] {
+  const starts = [0];
+  for (let i = data.indexOf(0x0a); i !== -1; i = data.indexOf(0x0a, i + 1)) starts.push(i + 1);
+  if (starts.at(-1)! < data.length) starts.push(data.length);
+  return starts;
 }

@@ -11,7 +11,10 @@ export interface PipelineOptions {
   dataDir: string;
   maxTotalBytes: number;
   flushIntervalMs: number;
-  /** Turns a spool segment into the insert payload; segments are inserted as they are without one. */
+  /**
+   * Turns a spool segment into the insert payload (one row a line, as the segment); segments are
+   * inserted as they are without one. The flusher encodes a segment once, however often it is retried.
+   */
   encode?: (segment: Buffer) => Promise<Buffer>;
   /**
    * The columns of the JSONCompactEachRow lines a segment holds (or `encode` makes). A segment
@@ -55,28 +58,21 @@ export function openPipeline(opts: PipelineOptions, warehouse: Warehouse, metric
     maxTotalBytes: opts.maxTotalBytes,
   });
   const { encode, insertLock, columns } = opts;
-  // A retried segment is inserted as it was first encoded: encoding keeps state (a visitor's first
-  // click is the unique one), so encoding it again would give other rows under the same token.
-  // One is enough: the flusher ships one segment at a time and retries the one that failed.
-  let encoded: { dedupToken: string; payload: Buffer } | undefined;
-  const sink = async (data: Buffer, dedupToken: string) => {
-    let payload = data;
-    if (encode) {
-      if (encoded?.dedupToken !== dedupToken) encoded = { dedupToken, payload: await encode(data) };
-      payload = encoded.payload;
-    }
+  // Rows are the whole payload or, while a refused segment is split, a run of its lines.
+  const sink = async (rows: Buffer, dedupToken: string) => {
     // A segment is written by one run, so its first byte tells its format: '[' an array, '{' an object.
-    const compact = columns !== undefined && payload[0] === 0x5b;
+    const compact = columns !== undefined && rows[0] === 0x5b;
     await insertLock(() =>
-      warehouse.insertRaw(table, payload, compact ? 'JSONCompactEachRow' : 'JSONEachRow', compact ? { dedupToken, columns } : { dedupToken }),
+      warehouse.insertRaw(table, rows, compact ? 'JSONCompactEachRow' : 'JSONEachRow', compact ? { dedupToken, columns } : { dedupToken }),
     );
-    encoded = undefined;
   };
   const flusher = new Flusher(spool, sink, {
     intervalMs: Math.min(100, opts.flushIntervalMs),
     maxBackoffMs: 5_000,
     log: log.child({ spool: table }),
+    ...(encode ? { encode } : {}),
     onRowsWritten: (rows) => metrics.rowsWritten.inc({ table }, rows),
+    onRowsRejected: (rows) => metrics.rowsRejected.inc({ table }, rows),
     onFailure: (reason) => metrics.flushFailures.inc({ table, reason }),
   });
   metrics.observeSpool(table, spool);

@@ -15,7 +15,8 @@ import path from 'node:path';
  * single-postback load, which then went from ~11k to ~13k per second. Sealing cuts the zeros off;
  * after a crash, start-up cuts a segment at its first zero byte (see trimTornTail). A flusher
  * seals the active segment and inserts each sealed segment whole, with an insert deduplication
- * token made of the spool's id and the segment number, then deletes it. A crash at any point
+ * token made of the spool's id and the segment number, then deletes it (a segment ClickHouse
+ * refuses is split, and only the lines it refuses are set aside: see Flusher.insertLines). A crash at any point
  * leaves the segment on disk; start-up replays it with the same token, and ClickHouse stores it
  * once. A segment's bytes are the insert payload itself (one JSON row per line), so flushing
  * re-encodes nothing.
@@ -46,7 +47,7 @@ interface Waiter {
   records: number;
 }
 
-interface Segment {
+export interface Segment {
   seq: number;
   file: string;
   bytes: number;
@@ -71,6 +72,8 @@ const layoutSteps = { first: 64 * 1024, max: 4 * 1024 * 1024 };
 const zeros = Buffer.alloc(layoutSteps.max);
 
 const segmentPattern = /^(\d{12,16})\.jsonl$/;
+/** Next to a segment ClickHouse refused: the line ranges it refused whole (see Flusher.insertLines). */
+const refusalsPattern = /^(\d{12,16})\.refused$/;
 
 export class Spool {
   readonly id: string;
@@ -88,15 +91,19 @@ export class Spool {
   private appended = 0;
   private dropped = 0;
   private closed = false;
+  /** Segments with a file of refused ranges, so a segment without one is not looked up on disk. */
+  private readonly withRefusals: Set<number>;
 
   private constructor(
     private readonly opts: SpoolOptions,
     id: string,
     sealed: Segment[],
     nextSeq: number,
+    withRefusals: Set<number>,
   ) {
     this.id = id;
     this.sealed = sealed;
+    this.withRefusals = withRefusals;
     this.sealedBytes = sealed.reduce((sum, seg) => sum + seg.bytes, 0);
     this.active = newActive(opts.dir, nextSeq);
   }
@@ -121,8 +128,16 @@ export class Spool {
       sealed.push({ seq: Number(m[1]), file, bytes, firstAt: fs.statSync(file).mtimeMs });
     }
     sealed.sort((a, b) => a.seq - b.seq);
+    const withRefusals = new Set<number>();
+    for (const name of fs.readdirSync(opts.dir)) {
+      const m = refusalsPattern.exec(name);
+      if (!m) continue;
+      // Left by a crash after its segment was done with: of no use (segment numbers never repeat).
+      if (sealed.some((s) => s.seq === Number(m[1]))) withRefusals.add(Number(m[1]));
+      else fs.rmSync(path.join(opts.dir, name), { force: true });
+    }
     const nextSeq = nextSegmentSeq(Math.max(sealed.at(-1)?.seq ?? 0, lastRunSeq(opts.dir)));
-    return new Spool(opts, id, sealed, nextSeq);
+    return new Spool(opts, id, sealed, nextSeq, withRefusals);
   }
 
   /**
@@ -169,23 +184,57 @@ export class Spool {
   /** Called once ClickHouse acknowledged the segment. */
   async remove(segment: Segment): Promise<void> {
     await fs.promises.rm(segment.file, { force: true });
-    this.forget(segment);
+    await this.forget(segment);
   }
 
-  /** Moves a segment ClickHouse refuses (not unavailable: refused) aside, for an operator to look at. */
-  async quarantine(segment: Segment): Promise<string> {
+  /**
+   * The line ranges of a segment ClickHouse refused whole, as noted by noteRefused (in this run or
+   * one before a crash). A last line cut short by the crash was never synced: nothing of it was sent.
+   */
+  async refusedRanges(segment: Segment): Promise<Set<string>> {
+    if (!this.withRefusals.has(segment.seq)) return new Set();
+    const text = await fs.promises.readFile(refusalsPath(segment), 'utf8').catch(() => '');
+    return new Set(text.split('\n').filter((line) => /^\d+-\d+$/.test(line)));
+  }
+
+  /** Notes that ClickHouse refused lines from..to of a segment whole; on disk when it resolves. */
+  async noteRefused(segment: Segment, from: number, to: number): Promise<void> {
+    const file = refusalsPath(segment);
+    const handle = await fs.promises.open(file, 'a');
+    try {
+      await handle.write(`${from}-${to}\n`);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    // A new file is on disk only once its directory entry is.
+    if (!this.withRefusals.has(segment.seq)) await syncDir(this.opts.dir);
+    this.withRefusals.add(segment.seq);
+  }
+
+  /**
+   * Sets aside, for an operator, the lines of a segment ClickHouse refused (the others are in
+   * ClickHouse): rejected/<spool id>-<segment>.jsonl holds them, .error the reason for each. Then
+   * the segment is removed. Written before the segment goes: a crash in between replays the
+   * segment, which writes the same files again.
+   */
+  async quarantine(segment: Segment, refused: { lines: Buffer; reasons: string }): Promise<string> {
     const dir = path.join(this.opts.dir, 'rejected');
     await fs.promises.mkdir(dir, { recursive: true });
-    const target = path.join(dir, `${this.id}-${path.basename(segment.file)}`);
-    await fs.promises.rename(segment.file, target);
-    this.forget(segment);
-    return target;
+    const base = path.join(dir, `${this.id}-${path.basename(segment.file, '.jsonl')}`);
+    await writeSynced(`${base}.jsonl`, refused.lines);
+    await writeSynced(`${base}.error`, refused.reasons);
+    await syncDir(dir);
+    await this.remove(segment);
+    return `${base}.jsonl`;
   }
 
-  private forget(segment: Segment): void {
+  private async forget(segment: Segment): Promise<void> {
     const before = this.sealed.length;
     this.sealed = this.sealed.filter((s) => s !== segment);
     if (this.sealed.length < before) this.sealedBytes -= segment.bytes;
+    // After the segment: a crash in between leaves refusals without a segment, cleared at start.
+    if (this.withRefusals.delete(segment.seq)) await fs.promises.rm(refusalsPath(segment), { force: true });
   }
 
   stats(now: number = Date.now()): SpoolStats {
@@ -335,6 +384,29 @@ function nextSegmentSeq(previous: number): number {
 
 function segmentPath(dir: string, seq: number): string {
   return path.join(dir, `${String(seq).padStart(16, '0')}.jsonl`);
+}
+
+function refusalsPath(segment: Segment): string {
+  return segment.file.replace(/\.jsonl$/, '.refused');
+}
+
+async function writeSynced(file: string, data: string | Buffer): Promise<void> {
+  const handle = await fs.promises.open(file, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.promises.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function recordsOf(waiters: readonly Waiter[]): number {

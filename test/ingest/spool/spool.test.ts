@@ -127,16 +127,45 @@ describe('durable spool', () => {
     expect(spool.stats(Date.now() + 1_000).oldestAgeMs).toBeGreaterThanOrEqual(1_000);
   });
 
-  it('forgets a segment once removed and moves a refused one aside', async () => {
+  it('forgets a segment once removed and sets the refused lines of one aside, with their reasons', async () => {
     const spool = open();
     await spool.append(line(1));
     const [a] = await spool.takeReady({ force: true });
-    await spool.append(line(2));
+    await spool.append(line(2) + line(3));
     const [, b] = await spool.takeReady({ force: true });
     await spool.remove(a!);
     expect(fs.existsSync(a!.file)).toBe(false);
-    const kept = await spool.quarantine(b!);
-    expect(fs.readFileSync(kept, 'utf8')).toBe('{"i":2}\n');
+    const kept = await spool.quarantine(b!, { lines: Buffer.from(line(3)), reasons: 'line 2 of 2: no\n' });
+    expect(path.dirname(kept)).toBe(path.join(path.dirname(b!.file), 'rejected'));
+    expect(fs.readFileSync(kept, 'utf8')).toBe('{"i":3}\n');
+    expect(fs.readFileSync(kept.replace(/\.jsonl$/, '.error'), 'utf8')).toBe('line 2 of 2: no\n');
+    expect(fs.existsSync(b!.file)).toBe(false);
     expect(spool.stats()).toMatchObject({ segments: 0, bytes: 0, oldestAgeMs: 0 });
+  });
+
+  it('keeps the ranges ClickHouse refused across a restart, and drops them with their segment', async () => {
+    const dir = tempDir('keyrev-spool-');
+    const first = Spool.open(optionsIn(dir));
+    await first.append(line(1) + line(2));
+    await first.append(line(3));
+    const [segment] = await first.takeReady({ force: true });
+    expect(await first.refusedRanges(segment!)).toEqual(new Set());
+    await first.noteRefused(segment!, 0, 3);
+    await first.noteRefused(segment!, 0, 2);
+    // A crash while noting the next one: half a line, never synced, so nothing of it was sent.
+    fs.appendFileSync(segment!.file.replace(/\.jsonl$/, '.refused'), '2-');
+
+    const second = Spool.open(optionsIn(dir));
+    const [replayed] = await second.takeReady({ force: true });
+    expect(await second.refusedRanges(replayed!)).toEqual(new Set(['0-3', '0-2']));
+    await second.remove(replayed!);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.refused'))).toEqual([]);
+  });
+
+  it('clears at start the refused ranges a crash left without their segment', async () => {
+    const dir = tempDir('keyrev-spool-');
+    fs.writeFileSync(path.join(dir, '0001700000000000.refused'), '0-2\n');
+    Spool.open(optionsIn(dir));
+    expect(fs.existsSync(path.join(dir, '0001700000000000.refused'))).toBe(false);
   });
 });
