@@ -20,6 +20,8 @@ const seconds = Number(process.argv[2] ?? 10);
 const bulkMb = Number(process.argv[3] ?? 50);
 const connections = 50;
 const ids = new ClickIdGenerator(5);
+// keyrev's single postbacks carry a secret, as the product requires by default (the bare route ignores it).
+const postbackSecret = 'bench-postback-secret';
 
 /** Every request a new conversion (a fresh click and transaction id), for baseline and product alike. */
 async function loadPostbacks(url: string, duration: number) {
@@ -28,7 +30,7 @@ async function loadPostbacks(url: string, duration: number) {
     url,
     connections,
     duration,
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/postback?cid=${ids.next().id}&payout=1,25&txid=t${n++}&status=approved` }) }],
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/postback?cid=${ids.next().id}&payout=1,25&txid=t${n++}&status=approved&secret=${postbackSecret}` }) }],
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
 }
@@ -39,7 +41,7 @@ const rounds = 2;
 const barePort = await freePort();
 const bare = startProcess('bench/bare-server.ts', { PORT: String(barePort) });
 const port = await freePort();
-const keyrev = startProcess('server/main.ts', { PORT: String(port), HOST: '127.0.0.1', KEYREV_DATA_DIR: tempDir('keyrev-bench-'), KEYREV_ADMIN_KEY: adminKey });
+const keyrev = startProcess('server/main.ts', { PORT: String(port), HOST: '127.0.0.1', KEYREV_DATA_DIR: tempDir('keyrev-bench-'), KEYREV_ADMIN_KEY: adminKey, KEYREV_POSTBACK_SECRET: postbackSecret });
 const bareUrl = `http://127.0.0.1:${barePort}`;
 const keyrevUrl = `http://127.0.0.1:${port}`;
 await waitForOk(`${bareUrl}/postback`);

@@ -14,6 +14,8 @@ export const healthRoute: FastifyPluginAsync = async (app) => {
       schemaVersion: app.schemaVersion,
       spool: pipelines.stats(),
       jobs: jobs.list(),
+      // `off` only with KEYREV_POSTBACK_SECRET=off: then anyone can record conversions.
+      postbacks: { secret: app.postbackSecret.mode },
     };
     try {
       await withTimeout(warehouse.ping(), pingTimeoutMs, () => new Error(`no answer from ClickHouse within ${pingTimeoutMs} ms`));

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { resolveAdminKey } from './admin-key.js';
 import { buildApp } from './app.js';
 import { loadConfig } from '../core/config.js';
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   prepareDataDir(config.dataDir);
   const admin = resolveAdminKey(config.adminKey, config.dataDir);
   const app = await withTimeout(
-    buildApp({ config, adminKey: admin.key }),
+    buildApp({ config, adminKey: admin.value }),
     config.startupTimeoutMs,
     () => new StartupError(`warehouse not ready within ${config.startupTimeoutMs} ms (KEYREV_STARTUP_TIMEOUT_MS)`),
   );
@@ -26,7 +27,15 @@ async function main(): Promise<void> {
     throw err;
   }
   if (admin.generatedAt) {
-    console.log(`keyrev: generated an admin key (stored in ${admin.generatedAt}): ${admin.key}`);
+    console.log(`keyrev: generated an admin key (stored in ${admin.generatedAt}): ${admin.value}`);
+  }
+  const postbacks = app.postbackSecret;
+  if (postbacks.generated) {
+    const url = `${baseUrl(config.host, (app.server.address() as AddressInfo).port)}/postback?cid={clickid}&payout={payout}&txid={txid}&status={status}&secret=${postbacks.generated.secret}`;
+    console.log(`keyrev: generated a postback secret (stored in ${postbacks.generated.file}); give networks this postback URL: ${url}`);
+  }
+  if (postbacks.mode === 'off') {
+    console.warn('keyrev: warning: KEYREV_POSTBACK_SECRET=off: postbacks need no secret, so anyone who learns a click id can record conversions');
   }
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -37,6 +46,12 @@ async function main(): Promise<void> {
       );
     });
   }
+}
+
+/** Where this process answers, as a URL; listening on every interface, this machine's name for it. */
+function baseUrl(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `http://${name}:${port}`;
 }
 
 function prepareDataDir(dir: string): void {

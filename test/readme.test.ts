@@ -19,10 +19,9 @@ import { tempDir } from './helpers/temp.js';
  */
 
 /**
- * The environment of the walk-through's keyrev: nothing beyond what `npm start` uses. When
- * postbacks come to need a secret by default, set it here and add it to the README's postback
- * line (`&secret=$SECRET`, with `SECRET=...` on a line before it: the translator expands
- * variables and `$(cat file)`).
+ * The environment of the walk-through's keyrev: nothing beyond what `npm start` uses. Postbacks
+ * need the secret keyrev generates on first start, so the README reads it as its readers do
+ * (`SECRET=$(cat data/postback.secret)`) and its postback line sends `&secret=$SECRET`.
  */
 const keyrevEnv: Record<string, string> = {};
 
@@ -338,10 +337,21 @@ describe("the README's walk-through, against a real keyrev", () => {
   });
 
   it('prints the generated admin key on first start and keeps it in data/admin.key, as "Start" says', () => {
-    expect(readme.replace(/\s+/g, ' ')).toContain('first start it prints an admin key (also stored in `data/admin.key`)');
+    expect(readme.replace(/\s+/g, ' ')).toContain('first start it prints an admin key (also stored in `data/admin.key`;');
     const key = fs.readFileSync(path.join(root, 'data', 'admin.key'), 'utf8').trim();
     expect(key.length).toBeGreaterThanOrEqual(16);
     expect(keyrev.stdout()).toContain(key);
+  });
+
+  it('generates a postback secret on first start, prints the postback URL with it, and the walk-through sends it', () => {
+    const secret = fs.readFileSync(path.join(root, 'data', 'postback.secret'), 'utf8').trim();
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+    expect(keyrev.stdout()).toContain(`/postback?cid={clickid}&payout={payout}&txid={txid}&status={status}&secret=${secret}`);
+    const steps = walkThrough().map((s) => s.command);
+    expect(steps).toContain('SECRET=$(cat data/postback.secret)');
+    const postbacks = steps.filter((c) => c.includes('/postback?'));
+    expect(postbacks.length).toBeGreaterThan(0);
+    for (const command of postbacks) expect(command).toContain('&secret=$SECRET');
   });
 
   it('runs every command of "First use" and "Reports and exports", each printing what the README shows', async () => {

@@ -5,13 +5,21 @@ export interface NdjsonLine {
   text: string | undefined;
 }
 
+/** The lines of one chunk read, and how many lines were read so far. */
+export interface NdjsonBatch {
+  /** The lines that are not blank (blank lines carry nothing, and are only counted in `read`). */
+  lines: NdjsonLine[];
+  /** Lines read so far, blank ones included: a stream of blank lines still says how long it was. */
+  read: number;
+}
+
 /**
  * Splits a byte stream into lines in constant memory: a line longer than maxLineBytes is reported
  * as too long and skipped without being buffered, so one bad line cannot exhaust memory nor shift
  * the line numbers of the others (split2's skipOverflow would drop it silently). Lines come in
  * one batch per chunk read: a turn of the async iteration per line cost more than the split.
  */
-export async function* ndjsonLines(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<NdjsonLine[]> {
+export async function* ndjsonLines(source: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<NdjsonBatch> {
   /** The start of a line that continues in the next chunk. */
   let parts: Buffer[] = [];
   let length = 0;
@@ -31,6 +39,7 @@ export async function* ndjsonLines(source: AsyncIterable<Buffer | string>, maxLi
   for await (const input of source) {
     const chunk = typeof input === 'string' ? Buffer.from(input) : input;
     const out: NdjsonLine[] = [];
+    const before = line;
     let start = 0;
     for (let nl = chunk.indexOf(0x0a); nl !== -1; nl = chunk.indexOf(0x0a, start)) {
       if (overflow || length + (nl - start) > maxLineBytes) push(out, undefined);
@@ -53,11 +62,11 @@ export async function* ndjsonLines(source: AsyncIterable<Buffer | string>, maxLi
         length += chunk.length - start;
       }
     }
-    if (out.length > 0) yield out;
+    if (line > before) yield { lines: out, read: line };
   }
   if (length > 0 || overflow) {
     const out: NdjsonLine[] = [];
     push(out, overflow ? undefined : Buffer.concat(parts).toString('utf8'));
-    if (out.length > 0) yield out;
+    yield { lines: out, read: line };
   }
 }

@@ -11,7 +11,7 @@ export interface NetworkRouteOptions {
 
 /** /api/networks: per-network postback settings (admin key). */
 export const networkRoute: FastifyPluginAsyncZod<NetworkRouteOptions> = async (app, { networks, auth }) => {
-  app.addHook('preHandler', auth.admin);
+  app.addHook('onRequest', auth.admin);
   const tags = ['networks'];
 
   app.post('/api/networks', { schema: { tags, body: networkInput, response: { 201: networkView } } }, async (req, reply) =>

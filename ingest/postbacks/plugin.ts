@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import { ClickIdGenerator, clickIdMs } from '../../core/click-id.js';
 import type { Config } from '../../core/config.js';
 import { StartupError, type KeyrevError } from '../../core/errors.js';
+import { resolveSecret } from '../../core/generated-secret.js';
 import { findConversionStates, loadConversionStates } from '../../warehouse/conversion-store.js';
 import { firstLine } from '../../warehouse/warehouse.js';
 import { ConversionLedger, conversionKey } from './conversion-ledger.js';
@@ -17,7 +18,21 @@ import { postbackLogRoute } from './postback-log-route.js';
 import { postbackRoute } from './postback-route.js';
 import { postbackColumns } from './postback-row.js';
 
-export type PostbacksOptions = Pick<Config, 'nodeId' | 'postbackSecret' | 'bulkMaxBytes' | 'ledgerMaxConversions'>;
+export type PostbacksOptions = Pick<Config, 'nodeId' | 'dataDir' | 'postbackSecret' | 'bulkMaxBytes' | 'bulkMaxSeconds' | 'ledgerMaxConversions'>;
+
+/** Whether postbacks need the global secret, and the secret itself when this start generated it. */
+export interface PostbackSecretState {
+  /** `required` unless KEYREV_POSTBACK_SECRET=off. */
+  mode: 'required' | 'off';
+  /** Set only when this start generated the secret: start-up prints it (and the URL) once. */
+  generated?: { secret: string; file: string };
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    postbackSecret: PostbackSecretState;
+  }
+}
 
 /**
  * The postback path: single and bulk postbacks, network settings, the ledger that decides each
@@ -56,7 +71,17 @@ export const postbacksPlugin = fp<PostbacksOptions>(
       metrics.postbackRefusals.inc({ reason });
       return r;
     };
-    const access = createPostbackAccess({ findNetwork: (slug) => networkStore.get(slug), globalSecret: config.postbackSecret, refused });
+    // Secure by default: unset, the secret is generated into the data directory on first start
+    // (resolved here, not in main.ts, so that every app, a test's too, is built the same way).
+    const secret =
+      config.postbackSecret === false
+        ? undefined
+        : resolveSecret(config.postbackSecret, config.dataDir, { file: 'postback.secret', prefix: 'krp_', variable: 'KEYREV_POSTBACK_SECRET' });
+    app.decorate('postbackSecret', {
+      mode: secret ? 'required' : 'off',
+      ...(secret?.generatedAt ? { generated: { secret: secret.value, file: secret.generatedAt } } : {}),
+    } satisfies PostbackSecretState);
+    const access = createPostbackAccess({ findNetwork: (slug) => networkStore.get(slug), globalSecret: secret?.value, refused });
     const ingest = new PostbackIngest({
       ids: new ClickIdGenerator(config.nodeId),
       ledger,
@@ -71,7 +96,7 @@ export const postbacksPlugin = fp<PostbacksOptions>(
     const bulk = { acceptMany: ingest.acceptMany.bind(ingest), keepPace: (bytes: number) => postbacks.flusher.keepPace(bytes) };
 
     await app.register(postbackRoute, { ingest, access });
-    await app.register(postbackBulkRoute, { ingest: bulk, access, auth: app.auth, maxBytes: config.bulkMaxBytes });
+    await app.register(postbackBulkRoute, { ingest: bulk, access, auth: app.auth, maxBytes: config.bulkMaxBytes, maxSeconds: config.bulkMaxSeconds });
     await app.register(networkRoute, { networks: new Networks(networkStore), auth: app.auth });
     await app.register(postbackLogRoute, { log, auth: app.auth });
   },

@@ -35,7 +35,10 @@ export interface PostbackAccess {
 
 export interface PostbackAuthDeps {
   findNetwork(slug: string): Network | undefined;
-  /** KEYREV_POSTBACK_SECRET: required from callers of a network without a secret of its own. */
+  /**
+   * KEYREV_POSTBACK_SECRET (or the generated one): required on the global URL and from networks
+   * with neither a secret nor an allowlist of their own; undefined with KEYREV_POSTBACK_SECRET=off.
+   */
   globalSecret: string | undefined;
   /** Records a refusal (log, metrics) and gives it back. */
   refused(r: KeyrevError, network: string, ip: string, source: string): KeyrevError;
@@ -47,7 +50,8 @@ const allowlists = new WeakMap<Network, (ip: string) => boolean>();
 
 /**
  * Decides who may send postbacks: the network named in the URL, its IP allowlist, the secret (the
- * network's own, else the global one) and, for a network that signs, the HMAC signature.
+ * network's own; the global one where the network has neither a secret nor an allowlist) and, for
+ * a network that signs, the HMAC signature.
  */
 export function createPostbackAccess(deps: PostbackAuthDeps): PostbackAccess {
   const authorize = (c: PostbackCredentials): Caller | KeyrevError => {
@@ -57,7 +61,10 @@ export function createPostbackAccess(deps: PostbackAuthDeps): PostbackAccess {
     if (network && network.allowIps.length > 0 && !allowlistOf(network)(c.ip)) {
       return deps.refused(refuse('KR_FORBIDDEN', 'ip_not_allowed', `ip ${c.ip} is not in the network's allowlist`), slug, c.ip, '');
     }
-    const expected = network?.secret ?? deps.globalSecret;
+    // A network's own secret or allowlist replaces the global secret for it: an operator who
+    // listed the network's addresses has said who may call (checked above).
+    const ownCredential = network !== undefined && (network.secret !== undefined || network.allowIps.length > 0);
+    const expected = ownCredential ? network.secret : deps.globalSecret;
     if (expected !== undefined) {
       const given = c.pathSecret ?? secretNames.map((n) => c.params.get(n)).find((v) => v !== undefined);
       if (given === undefined || !sameSecret(given, expected)) return deps.refused(refuse('KR_FORBIDDEN', 'bad_secret', 'bad secret'), slug, c.ip, '');

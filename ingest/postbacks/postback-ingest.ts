@@ -7,7 +7,7 @@ import { formatMicros } from '../../core/money.js';
 import type { Caller } from './postback-auth.js';
 import { conversionKey, type ConversionLedger, type Decision } from './conversion-ledger.js';
 import type { ConversionLookups } from './conversion-lookups.js';
-import type { PostbackLog } from './postback-log.js';
+import type { LogShare, PostbackLog } from './postback-log.js';
 import { postbackLine } from './postback-row.js';
 import { readPostback, type PostbackFields } from './postback-params.js';
 
@@ -64,15 +64,16 @@ export class PostbackIngest {
    * from memory are decided at once and go to the spool in one append; the others wait for their
    * ClickHouse lookup as single ones do (a later line of the same conversion waits with them, so
    * the order holds). Resolves with each one's answer once it is durable (or could not be): a
-   * line whose lookup failed is answered KR_WAREHOUSE_UNAVAILABLE, to be sent again.
+   * line whose lookup failed is answered KR_WAREHOUSE_UNAVAILABLE, to be sent again. `share`:
+   * the stream's share of the postback log, shared by all its batches.
    */
-  async acceptMany(caller: Caller, batch: readonly { params: ReadonlyMap<string, string>; source: string }[]): Promise<(Accepted | KeyrevError)[]> {
+  async acceptMany(caller: Caller, batch: readonly { params: ReadonlyMap<string, string>; source: string }[], share?: LogShare): Promise<(Accepted | KeyrevError)[]> {
     const answers: (Accepted | KeyrevError | Promise<Accepted | KeyrevError>)[] = [];
     const decided: Decided[] = [];
     /** Where each decided postback's answer goes in `answers`. */
     const places: number[] = [];
     for (const { params, source } of batch) {
-      const fields = this.read(caller, params, source);
+      const fields = this.read(caller, params, source, share);
       if (isKeyrevError(fields)) {
         answers.push(fields);
       } else if (!this.deps.ledger.knows(fields.key, fields.clickMs)) {
@@ -92,14 +93,24 @@ export class PostbackIngest {
     return answers.some((a) => a instanceof Promise) ? Promise.all(answers) : (answers as (Accepted | KeyrevError)[]);
   }
 
-  /** Reads a postback's fields; a refusal is logged and counted here. */
-  private read(caller: Caller, params: ReadonlyMap<string, string>, source: string): Postback | KeyrevError {
+  /**
+   * Reads a postback's fields; a refusal or warning is logged and counted here. A bulk stream's
+   * entries past its share of the log are only counted (the plugin's `refused` would log them).
+   */
+  private read(caller: Caller, params: ReadonlyMap<string, string>, source: string, share?: LogShare): Postback | KeyrevError {
     const d = this.deps;
+    const slug = caller.network?.slug ?? '';
     const fields = readPostback(params, caller.network);
-    if (isKeyrevError(fields)) return d.refused(fields, caller.network?.slug ?? '', caller.ip, source);
+    if (isKeyrevError(fields)) {
+      if (!share || share.admit(d.log, slug, caller.ip, source)) return d.refused(fields, slug, caller.ip, source);
+      d.metrics.postbackRefusals.inc({ reason: fields.reason ?? fields.code });
+      return fields;
+    }
     const currency = fields.currency || d.rates.accountCurrency;
     if (!d.rates.has(currency)) {
-      d.log.add({ kind: 'warning', reason: 'no_rate', message: `no exchange rate for ${currency}: revenue counted as 0 until rates are loaded`, network: caller.network?.slug ?? '', ip: caller.ip, source });
+      if (!share || share.admit(d.log, slug, caller.ip, source)) {
+        d.log.add({ kind: 'warning', reason: 'no_rate', message: `no exchange rate for ${currency}: revenue counted as 0 until rates are loaded`, network: slug, ip: caller.ip, source });
+      }
       d.metrics.postbackWarnings.inc({ reason: 'no_rate' });
     }
     const { clickId, amountMicros, txid, status, type, extra } = fields;

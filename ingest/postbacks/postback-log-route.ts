@@ -18,7 +18,7 @@ export const postbackLogRoute: FastifyPluginAsyncZod<{ log: PostbackLog; auth: A
   app.get(
     '/api/postbacks/log',
     {
-      preHandler: auth.admin,
+      onRequest: auth.admin,
       schema: {
         tags: ['postbacks'],
         summary: 'Latest refused postbacks (with their one-line reason) and warnings, newest first',

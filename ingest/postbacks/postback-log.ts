@@ -35,3 +35,31 @@ export class PostbackLog {
     return ordered.reverse().slice(0, limit);
   }
 }
+
+/**
+ * One bulk stream's share of the log: its first `limit` entries (refusals and warnings), then one
+ * entry saying the rest were left out. Without it a single stream of bad lines would push every
+ * other network's refusals out of the log; /metrics still counts each one.
+ */
+export class LogShare {
+  private taken = 0;
+
+  constructor(readonly limit: number) {}
+
+  /** Whether one more entry of the stream goes to the log; the first one past the limit writes the summary instead. */
+  admit(log: PostbackLog, network: string, ip: string, source: string): boolean {
+    this.taken++;
+    if (this.taken <= this.limit) return true;
+    if (this.taken === this.limit + 1) {
+      log.add({
+        kind: 'warning',
+        reason: 'too_many_entries',
+        message: `more than ${this.limit} entries from one bulk stream: the rest are not listed here (/metrics counts them, the stream's answer lists its rejected lines)`,
+        network,
+        ip,
+        source,
+      });
+    }
+    return false;
+  }
+}

@@ -17,17 +17,27 @@ export const defaultPostbackParams: Record<PostbackField, readonly string[]> = {
 };
 
 /** Words networks use for each status (lower case); a network's statusMap comes first (numeric codes differ per network). */
-export const statusWords: Readonly<Record<string, ConversionStatus>> = Object.fromEntries(
-  (
-    [
-      ['lead', ['lead', 'pending', 'pend', 'hold', 'on_hold', 'waiting', 'registration', 'reg', 'signup']],
-      ['sale', ['sale', 'approved', 'approve', 'confirmed', 'confirm', 'paid', 'completed', 'complete', 'success', 'deposit', 'ftd']],
-      ['rejected', ['rejected', 'reject', 'declined', 'decline', 'reversed', 'reversal', 'cancelled', 'canceled', 'trash', 'fraud', 'invalid']],
-      ['rebill', ['rebill', 'recurring', 'renewal']],
-      ['chargeback', ['chargeback', 'refund', 'refunded']],
-    ] as const
-  ).flatMap(([status, words]) => words.map((w) => [w, status])),
+export const statusWords: Readonly<Record<string, ConversionStatus>> = Object.freeze(
+  // No prototype: read by the sender's text, a plain object would answer `__proto__` or
+  // `constructor` with Object.prototype's members (they were stored as statuses `{}` and `""`).
+  Object.assign(
+    Object.create(null) as Record<string, ConversionStatus>,
+    Object.fromEntries(
+      (
+        [
+          ['lead', ['lead', 'pending', 'pend', 'hold', 'on_hold', 'waiting', 'registration', 'reg', 'signup']],
+          ['sale', ['sale', 'approved', 'approve', 'confirmed', 'confirm', 'paid', 'completed', 'complete', 'success', 'deposit', 'ftd']],
+          ['rejected', ['rejected', 'reject', 'declined', 'decline', 'reversed', 'reversal', 'cancelled', 'canceled', 'trash', 'fraud', 'invalid']],
+          ['rebill', ['rebill', 'recurring', 'renewal']],
+          ['chargeback', ['chargeback', 'refund', 'refunded']],
+        ] as const
+      ).flatMap(([status, words]) => words.map((w) => [w, status])),
+    ),
+  ),
 );
+
+/** The same words as a Map, which is what a lookup by the sender's text uses. */
+const statusWordIndex: ReadonlyMap<string, ConversionStatus> = new Map(Object.entries(statusWords));
 
 /** Parameters that authenticate a postback; they are never stored with it. */
 export const secretParams = new Set(['secret', 'key', 'token', 'signature', 'sig']);
@@ -38,6 +48,7 @@ export type RefusalReason =
   | 'missing_click_id'
   | 'bad_click_id'
   | 'bad_amount'
+  | 'negative_amount'
   | 'unknown_status'
   | 'bad_currency'
   | 'bad_txid'
@@ -128,6 +139,10 @@ export function readPostback(params: ReadonlyMap<string, string>, network: Netwo
   const rawStatus = value[slot.status];
   const status = rawStatus === undefined ? 'sale' : statusOf(rawStatus, network);
   if (status === undefined) return refuse('KR_BAD_REQUEST', 'unknown_status', `unknown status: ${preview(rawStatus!)} (map it in the network's statusMap)`);
+  // A negative payout would be stored as negative revenue; only a chargeback takes money back.
+  if (amountMicros !== undefined && amountMicros < 0n && status !== 'chargeback') {
+    return refuse('KR_BAD_REQUEST', 'negative_amount', `negative amount: ${preview(rawAmount!)} (only a chargeback may be negative)`);
+  }
 
   const rawCurrency = value[slot.currency];
   if (rawCurrency !== undefined && !currencyPattern.test(rawCurrency)) return refuse('KR_BAD_REQUEST', 'bad_currency', `bad currency: ${preview(rawCurrency)}`);
@@ -138,7 +153,8 @@ export function readPostback(params: ReadonlyMap<string, string>, network: Netwo
   const type = value[slot.type] ?? '';
   if (type.length > postbackLimits.type) return refuse('KR_BAD_REQUEST', 'bad_type', `conversion type longer than ${postbackLimits.type} characters`);
 
-  const extra: Record<string, string> = {};
+  // No prototype: a parameter named `__proto__` is kept as a key like any other, not taken as one.
+  const extra: Record<string, string> = Object.create(null) as Record<string, string>;
   let kept = 0;
   let i = 0;
   params.forEach((raw, name) => {
@@ -150,11 +166,15 @@ export function readPostback(params: ReadonlyMap<string, string>, network: Netwo
   return { clickId, amountMicros, txid, status, currency, type, extra };
 }
 
+/** Never a postback's value, whatever a network's `params` say: a GET's signature does not cover them. */
+const signatureNames = new Set(['signature', 'sig']);
+
 function nameIndex(names: Record<PostbackField, readonly string[]>): NameIndex {
   const index = new Map<string, { field: number; rank: number }[]>();
   for (const [field, f] of fieldsInOrder.entries()) {
     names[f].forEach((name, rank) => {
       const key = name.toLowerCase();
+      if (signatureNames.has(key)) return;
       const targets = index.get(key) ?? [];
       // A name listed twice for one field counts at its first place.
       if (!targets.some((t) => t.field === field)) targets.push({ field, rank });
@@ -177,9 +197,19 @@ function indexOf(network: Network): NameIndex {
   return index;
 }
 
+const statusMaps = new WeakMap<Network, ReadonlyMap<string, ConversionStatus>>();
+
+/** A network's statusMap as a Map of its own entries (once per settings object): looked up by the sender's text. */
+function statusMapOf(network: Network): ReadonlyMap<string, ConversionStatus> {
+  let map = statusMaps.get(network);
+  if (!map) statusMaps.set(network, (map = new Map(Object.entries(network.statusMap))));
+  return map;
+}
+
 function statusOf(raw: string, network: Network | undefined): ConversionStatus | undefined {
-  const map = network?.statusMap;
-  return map?.[raw] ?? map?.[raw.toLowerCase()] ?? statusWords[raw.toLowerCase()];
+  const map = network ? statusMapOf(network) : undefined;
+  const lower = raw.toLowerCase();
+  return map?.get(raw) ?? map?.get(lower) ?? statusWordIndex.get(lower);
 }
 
 /** Enough of a bad value to recognise it in a one-line reason, never a whole payload. */

@@ -11,6 +11,26 @@ export function queryParams(raw: string): Map<string, string> {
   return parseQuery(raw, postbackQueryLimits).params;
 }
 
+/**
+ * A signed postback's `ts` or `timestamp` (seconds, or milliseconds from 13 digits on) is honoured
+ * within this many seconds of now, either way: a captured postback cannot be replayed for longer,
+ * and clocks may differ a little. A value that is not digits is not read as a timestamp.
+ */
+export const signedTimestamp = { names: ['ts', 'timestamp'], maxSkewSeconds: 600 } as const;
+const digits = /^\d{1,16}$/;
+
+/** Why a signed postback's timestamp is refused (a one-line reason), or undefined when it is fine or absent. */
+export function staleTimestamp(params: ReadonlyMap<string, string>, nowMs: number): string | undefined {
+  for (const name of signedTimestamp.names) {
+    const raw = params.get(name)?.trim();
+    if (raw === undefined || !digits.test(raw)) continue;
+    const ms = raw.length >= 13 ? Number(raw) : Number(raw) * 1000;
+    if (Math.abs(nowMs - ms) <= signedTimestamp.maxSkewSeconds * 1000) return undefined;
+    return `bad signature: ${name} ${raw} is more than ${signedTimestamp.maxSkewSeconds / 60} minutes from now (sign each postback when it is sent)`;
+  }
+  return undefined;
+}
+
 export function withoutSignature(rawQuery: string): string {
   return rawQuery
     .split('&')

@@ -21,6 +21,18 @@ describe('configuration from the environment', () => {
     expect(c).toMatchObject({ port: 9000, host: '127.0.0.1', dataDir: '/tmp/x', clickhouseUrl: 'http://default:pw@ch:8123/keyrev', nodeId: 1023 });
   });
 
+  it('reads KEYREV_POSTBACK_SECRET: a secret, off, or unset (one is generated)', () => {
+    expect(loadConfig({ KEYREV_POSTBACK_SECRET: 'network-secret' }).postbackSecret).toBe('network-secret');
+    expect(loadConfig({ KEYREV_POSTBACK_SECRET: 'off' }).postbackSecret).toBe(false);
+    expect(loadConfig({}).postbackSecret).toBeUndefined();
+    expect(loadConfig({ KEYREV_POSTBACK_SECRET: '' }).postbackSecret).toBeUndefined();
+  });
+
+  it('believes X-Forwarded-For only from loopback unless told otherwise', () => {
+    expect(loadConfig({}).trustProxy).toBe('loopback');
+    expect(loadConfig({ KEYREV_TRUST_PROXY: '10.0.0.0/8' }).trustProxy).toBe('10.0.0.0/8');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ CLICKHOUSE_URL: '', PORT: '' })).toMatchObject({ clickhouseUrl: undefined, port: 8080 });
   });
@@ -35,6 +47,7 @@ describe('configuration from the environment', () => {
     ['KEYREV_GEOIP_MMDB', '/nonexistent/GeoLite2-Country.mmdb', /invalid KEYREV_GEOIP_MMDB: no such file/],
     ['KEYREV_IP_STORAGE', 'some', /invalid KEYREV_IP_STORAGE/],
     ['KEYREV_FALLBACK_URL', 'javascript:alert(1)', /invalid KEYREV_FALLBACK_URL/],
+    ['KEYREV_POSTBACK_SECRET', 'short', /invalid KEYREV_POSTBACK_SECRET: must be at least 8 characters, or off/],
   ])('names the bad variable %s=%s', (name, value, message) => {
     const attempt = () => loadConfig({ [name]: value });
     expect(attempt).toThrow(StartupError);

@@ -34,11 +34,11 @@ describe('CSV formula injection in exports', () => {
     clickIds.push(direct);
     await t.app.keyrev.clicks.flusher.drain();
     await t.app.keyrev.warehouse.insert('clicks', [{ click_id: direct, ts: Date.now(), campaign_id: c.id, keyword: controlLed[0], sub1: controlLed[1] }]);
-    // Each click converts, its txid the same kind of text; the last one with a negative amount.
+    // Each click converts, its txid the same kind of text; the last one a chargeback with a negative amount.
     for (const [i, f] of formulas.entries()) {
       expect((await t.app.inject({ method: 'GET', url: `/postback?cid=${clickIds[i]}&payout=${i + 1}&txid=${encodeURIComponent(f)}` })).statusCode).toBe(200);
     }
-    expect((await t.app.inject({ method: 'GET', url: `/postback?cid=${direct}&payout=-5&txid=direct` })).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'GET', url: `/postback?cid=${direct}&payout=-5&txid=direct&status=chargeback` })).statusCode).toBe(200);
     await t.app.keyrev.postbacks.flusher.drain();
   });
   afterAll(async () => t.close());
@@ -91,7 +91,8 @@ describe('CSV formula injection in exports', () => {
     expect(grouped.map((g) => g.keyword).sort()).toEqual([...formulas, controlLed[0]].sort());
     for (const g of grouped) {
       expect(g.clicks).toBe(1);
-      expect(g.sales).toBe(1);
+      // The direct click's conversion is a chargeback: no sale.
+      expect(g.sales).toBe(g.keyword === controlLed[0] ? 0 : 1);
       expect(g.roi).toBeNull();
     }
     // The JSON API and the NDJSON export agree on types, not only on values.

@@ -10,8 +10,21 @@ async function collect(chunks: (string | Buffer)[], max: number): Promise<Ndjson
     })(),
     max,
   ))
-    out.push(...batch);
+    out.push(...batch.lines);
   return out;
+}
+
+/** How many lines the stream said it read, blank ones included. */
+async function linesRead(chunks: string[]): Promise<number> {
+  let read = 0;
+  for await (const batch of ndjsonLines(
+    (async function* () {
+      yield* chunks.map((c) => Buffer.from(c));
+    })(),
+    100,
+  ))
+    read = batch.read;
+  return read;
 }
 
 describe('ndjson lines', () => {
@@ -21,6 +34,12 @@ describe('ndjson lines', () => {
       { line: 4, text: undefined },
       { line: 5, text: '{"b":2}' },
     ]);
+  });
+
+  it('counts every line read, blank ones included, also when a chunk holds only blank lines', async () => {
+    expect(await linesRead(['\n\n', '\n', '\r\n'])).toBe(4);
+    expect(await linesRead(['{"a":1}\n', '\n\n', '  '])).toBe(4);
+    expect(await linesRead([])).toBe(0);
   });
 
   it('gives the same lines wherever the chunks split the bytes, multi-byte characters included', async () => {
