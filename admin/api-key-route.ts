@@ -7,7 +7,7 @@ import type { ApiKeys } from './api-keys.js';
 
 /** /api/keys: read-only report keys for media buyers (admin key). */
 export const apiKeyRoute: FastifyPluginAsyncZod<{ apiKeys: ApiKeys; auth: Auth }> = async (app, { apiKeys, auth }) => {
-  app.addHook('preHandler', auth.admin);
+  app.addHook('onRequest', auth.admin);
   const tags = ['keys'];
 
   app.post('/api/keys', { schema: { tags, body: apiKeyInput, response: { 201: createdApiKey } } }, async (req, reply) =>

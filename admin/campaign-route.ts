@@ -11,7 +11,7 @@ export interface CampaignRouteOptions {
 
 /** /api/campaigns: create, list, read, change and delete campaigns (admin key). */
 export const campaignRoute: FastifyPluginAsyncZod<CampaignRouteOptions> = async (app, { campaigns, auth }) => {
-  app.addHook('preHandler', auth.admin);
+  app.addHook('onRequest', auth.admin);
   const tags = ['campaigns'];
 
   app.post('/api/campaigns', { schema: { tags, body: campaignInput, response: { 201: campaign } } }, async (req, reply) =>

@@ -10,6 +10,11 @@ const fields = {
   /** How cost is counted when a click does not pass `cost=`: per click (cpc), per 1,000 clicks (cpm). */
   costModel: z.enum(costModels),
   costValue: z.number().min(0).max(1_000_000),
+  /**
+   * The highest `cost=` a click's link may set, in the account currency: the link is in the
+   * visitor's hands, so a larger one is ignored and the cost model applies.
+   */
+  maxLinkCost: z.number().min(0).max(1_000_000),
   fallbackUrl: httpUrlWithMacros.optional(),
   status: z.enum(['active', 'paused']),
 };
@@ -19,6 +24,8 @@ export const campaignInput = z.strictObject({
   trafficSource: fields.trafficSource.default(''),
   costModel: fields.costModel.default('none'),
   costValue: fields.costValue.default(0),
+  // The same default as a click record written before the cap existed (ingest/clicks/click-record.ts).
+  maxLinkCost: fields.maxLinkCost.default(100),
   status: fields.status.default('active'),
 });
 

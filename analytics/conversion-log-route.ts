@@ -9,7 +9,7 @@ export const conversionLogRoute: FastifyPluginAsyncZod<{ warehouse: Warehouse; a
   app.get(
     '/api/conversions',
     {
-      preHandler: auth.reports,
+      onRequest: auth.reports,
       schema: {
         tags: ['reports'],
         summary: 'Conversions at their latest status, with the ad and keyword of their click',

@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import { z } from 'zod';
+import { KeyrevError } from '../core/errors.js';
 import type { QueryParams, StreamFormat, Warehouse } from '../warehouse/warehouse.js';
 import { dimensionNames, dimensions } from './dimensions.js';
 import { buildReportQuery, filterConditions, reportQuery } from './report-query.js';
@@ -126,3 +128,54 @@ export function streamExport(wh: Warehouse, q: ExportQuery, signal: AbortSignal)
   return wh.stream(sql, params, exportFormats[q.format].format, signal);
 }
 
+
+export interface ExportLimits {
+  /** Exports that may run at once (KEYREV_MAX_CONCURRENT_EXPORTS). */
+  maxConcurrent: number;
+  /** The free space below which exports are refused (KEYREV_EXPORT_MIN_FREE_BYTES). */
+  minFreeBytes: number;
+  /** Where the embedded engine writes an export's file before it streams (the data directory); unset with a ClickHouse server, which writes nothing here. */
+  spillDir: string | undefined;
+}
+
+/**
+ * Lets an export start or refuses it. Each export makes ClickHouse read and format a whole range
+ * (the embedded engine in this process, writing it to a temporary file in the data directory,
+ * which the spool shares): a few at once, and none while that disk is nearly full, so that
+ * exports cannot take the CPU, memory or disk that ingest needs. A refusal changes nothing.
+ */
+export class ExportGate {
+  private running = 0;
+  constructor(private readonly limits: ExportLimits) {}
+
+  /** Takes a slot, or throws 429 KR_TOO_MANY_REQUESTS / 503 KR_DISK_LOW; the function returned gives the slot back (once). */
+  async enter(): Promise<() => void> {
+    const { maxConcurrent, minFreeBytes, spillDir } = this.limits;
+    if (this.running >= maxConcurrent) {
+      throw new KeyrevError('KR_TOO_MANY_REQUESTS', `${maxConcurrent} export${maxConcurrent === 1 ? ' is' : 's are'} running already (KEYREV_MAX_CONCURRENT_EXPORTS); try again when one has finished`);
+    }
+    // Taken before the disk is asked, so that exports arriving meanwhile count it.
+    this.running++;
+    let left = false;
+    const leave = () => {
+      if (left) return;
+      left = true;
+      this.running--;
+    };
+    if (spillDir !== undefined && minFreeBytes > 0) {
+      const free = await freeBytes(spillDir).catch(() => undefined);
+      if (free !== undefined && free < minFreeBytes) {
+        leave();
+        throw new KeyrevError('KR_DISK_LOW', `the data directory has ${mib(free)} free, less than the ${mib(minFreeBytes)} exports need (KEYREV_EXPORT_MIN_FREE_BYTES)`);
+      }
+    }
+    return leave;
+  }
+}
+
+async function freeBytes(dir: string): Promise<number> {
+  const s = await fs.promises.statfs(dir);
+  return s.bavail * s.bsize;
+}
+
+const mib = (bytes: number) => `${Math.floor(bytes / 1024 ** 2)} MiB`;

@@ -31,7 +31,7 @@ const meta: z.infer<typeof reportMeta> = {
 
 /** GET /api/report/meta: the dimensions and metrics reports know, for clients that build report UIs (report or admin key). */
 export const reportMetaRoute: FastifyPluginAsyncZod<{ auth: Auth }> = async (app, { auth }) => {
-  app.addHook('preHandler', auth.reports);
+  app.addHook('onRequest', auth.reports);
   app.get(
     '/api/report/meta',
     {

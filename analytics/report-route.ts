@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Auth } from '../admin/index.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
-import { exportFileName, exportFormats, exportQuery, streamExport } from './export.js';
+import { ExportGate, exportFileName, exportFormats, exportQuery, streamExport, type ExportLimits } from './export.js';
 import { metricNames, metrics } from './report-metrics.js';
 import { reportQuery } from './report-query.js';
 import { runReport } from './reports.js';
@@ -11,9 +11,13 @@ import { runReport } from './reports.js';
 const row = z.record(z.string(), z.union([z.string(), z.number(), z.null()]));
 const report = z.object({ rows: z.array(row), totals: row, source: z.string() });
 
+/** How long a client refused for too many exports is asked to wait. */
+const exportRetryAfterSeconds = 10;
+
 /** /api/report, /api/timeseries and /api/export (report or admin key). */
-export const reportRoute: FastifyPluginAsyncZod<{ warehouse: Warehouse; auth: Auth }> = async (app, { warehouse, auth }) => {
-  app.addHook('preHandler', auth.reports);
+export const reportRoute: FastifyPluginAsyncZod<{ warehouse: Warehouse; auth: Auth; exports: ExportLimits }> = async (app, { warehouse, auth, exports }) => {
+  app.addHook('onRequest', auth.reports);
+  const gate = new ExportGate(exports);
   const tags = ['reports'];
   const metricsHelp = `Metrics: ${metricNames.map((m) => `${m} (${metrics[m].help})`).join('; ')}. Filters: filter[dimension]=value (repeat for several).`;
 
@@ -31,9 +35,24 @@ export const reportRoute: FastifyPluginAsyncZod<{ warehouse: Warehouse; auth: Au
 
   app.get(
     '/api/export',
-    { schema: { tags, summary: 'The attribution report or a grouped report as CSV, NDJSON, Parquet or Arrow, streamed', querystring: exportQuery } },
+    {
+      schema: {
+        tags,
+        summary: 'The attribution report or a grouped report as CSV, NDJSON, Parquet or Arrow, streamed',
+        description:
+          `At most KEYREV_MAX_CONCURRENT_EXPORTS exports run at once: past it the answer is 429 KR_TOO_MANY_REQUESTS with Retry-After: ${exportRetryAfterSeconds}. ` +
+          "With the embedded engine, which writes the file into the data directory before it streams, an export is refused with 503 KR_DISK_LOW while that disk has less than KEYREV_EXPORT_MIN_FREE_BYTES free.",
+        querystring: exportQuery,
+      },
+    },
     async (req, reply) => {
       const q = req.query;
+      const leave = await gate.enter().catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'KR_TOO_MANY_REQUESTS') reply.header('retry-after', String(exportRetryAfterSeconds));
+        throw err;
+      });
+      // The slot is given back when the answer is over: the file sent, an error sent, or the client gone.
+      reply.raw.once('close', leave);
       const abort = new AbortController();
       req.raw.on('close', () => abort.abort());
       // The first chunk is awaited before any header is set: a query that fails before its first

@@ -7,11 +7,14 @@ export const errorCodes = {
   KR_UNAUTHORIZED: { status: 401, title: 'missing or wrong API key' },
   KR_FORBIDDEN: { status: 403, title: 'not allowed: a read-only report key on the admin API, a postback with a bad secret, signature or address' },
   KR_NOT_FOUND: { status: 404, title: 'no such route or object' },
+  KR_REQUEST_TIMEOUT: { status: 408, title: 'the request (its headers or body) did not arrive in time; the connection is closed' },
   KR_CONFLICT: { status: 409, title: 'the object exists already' },
   KR_PAYLOAD_TOO_LARGE: { status: 413, title: 'the body is larger than the limit' },
   KR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'the Content-Type is not accepted here' },
+  KR_TOO_MANY_REQUESTS: { status: 429, title: 'too many requests of this kind at once (exports: KEYREV_MAX_CONCURRENT_EXPORTS); retry shortly' },
   KR_SPOOL_FULL: { status: 503, title: 'the local spool cannot take the record (disk limit or write error); retry later' },
   KR_WAREHOUSE_UNAVAILABLE: { status: 503, title: 'ClickHouse cannot be reached; ingest keeps spooling' },
+  KR_DISK_LOW: { status: 503, title: "the data directory's disk has less free space than an export may need (KEYREV_EXPORT_MIN_FREE_BYTES); retry when space is freed" },
   KR_INTERNAL: { status: 500, title: 'a bug in keyrev; the log has the details' },
 } as const;
 

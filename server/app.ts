@@ -10,11 +10,18 @@ import { clicksPlugin } from '../ingest/clicks/index.js';
 import { postbacksPlugin } from '../ingest/postbacks/index.js';
 import { spoolPlugin, type IngestPipeline } from '../ingest/spool/index.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
+import { clientErrorAnswer, routerRefusal } from './error-handler.js';
 import { healthRoute } from './health-route.js';
 import { metricsRoute } from './metrics-route.js';
 import { platformPlugin } from './platform.js';
 
 const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
+
+/**
+ * The click redirect and the postback paths get no security headers (server/platform.ts): they
+ * answer machines and redirects, show no page that could run a script, and are the hottest routes.
+ */
+const bareRoute = (url: string) => url.startsWith('/c/') || url.startsWith('/postback');
 
 /** What tests and benches reach through `app.keyrev`. */
 export interface KeyrevHandle {
@@ -51,17 +58,27 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     bodyLimit: 1024 * 1024,
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors: routerRefusal,
+    // Slow clients: headers (or a first byte) within KEYREV_HEADERS_TIMEOUT_MS, checked at least
+    // once a second (Node's default check interval is 30 s). Node's requestTimeout stays off: it
+    // would cut a long bulk stream; body time limits are the platform's (server/platform.ts).
+    http: { headersTimeout: config.headersTimeoutMs, requestTimeout: 0, connectionsCheckingInterval: Math.min(1_000, config.headersTimeoutMs) },
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    clientErrorHandler: clientErrorAnswer(config.headersTimeoutMs),
   });
-  await app.register(platformPlugin, { config, ...(opts.warehouse ? { warehouse: opts.warehouse } : {}) });
+  // Past it Node closes new connections at once: file descriptors stay for the spool and ClickHouse.
+  app.server.maxConnections = config.maxConnections;
+  await app.register(platformPlugin, { config, bareRoute, ...(opts.warehouse ? { warehouse: opts.warehouse } : {}) });
   await app.register(adminPlugin, { ...config, adminKey: opts.adminKey });
   await app.register(spoolPlugin, config);
   await app.register(clicksPlugin, config);
   await app.register(postbacksPlugin, config);
-  await app.register(analyticsPlugin);
+  await app.register(analyticsPlugin, config);
   await app.register(healthRoute);
-  await app.register(metricsRoute);
+  await app.register(metricsRoute, { requireKey: config.metricsAuth });
   if (fs.existsSync(path.join(webDist, 'index.html'))) {
-    await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false });
+    // Source maps are not built (web/vite.config.ts); one left in dist/ by an older build is not served either.
+    await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false, allowedPath: (pathName) => !pathName.endsWith('.map') });
   }
   app.decorate('keyrev', { warehouse: app.warehouse, clicks: app.pipelines.get('clicks')!, postbacks: app.pipelines.get('postbacks')! });
   return app;

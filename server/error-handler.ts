@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { WarehouseError } from '../warehouse/warehouse.js';
@@ -17,9 +19,11 @@ const codeByStatus: Record<number, ErrorCode> = {
   401: 'KR_UNAUTHORIZED',
   403: 'KR_FORBIDDEN',
   404: 'KR_NOT_FOUND',
+  408: 'KR_REQUEST_TIMEOUT',
   409: 'KR_CONFLICT',
   413: 'KR_PAYLOAD_TOO_LARGE',
   415: 'KR_UNSUPPORTED_MEDIA_TYPE',
+  429: 'KR_TOO_MANY_REQUESTS',
 };
 
 const statusText: Record<number, string> = {
@@ -27,9 +31,11 @@ const statusText: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -61,6 +67,21 @@ export function classify(error: FastifyError | Error): { code: ErrorCode; messag
   return { code: 'KR_INTERNAL', message: 'internal error' };
 }
 
+/** The request announces a body: a Content-Length above 0, or a Transfer-Encoding (chunked). */
+export function announcesBody(raw: IncomingMessage): boolean {
+  const length = raw.headers['content-length'];
+  return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * A refusal sent before the body was read (a 401 from onRequest, a 415, a timeout) closes the
+ * connection: otherwise Node reads and throws away the rest of the body, for as long as the client
+ * keeps sending it, before the connection can take another request.
+ */
+function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
+  if (!request.raw.complete && announcesBody(request.raw)) reply.header('connection', 'close');
+}
+
 export function installErrorHandler(app: FastifyInstance, metrics: Metrics): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { code, message } = classify(error);
@@ -68,10 +89,46 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
     if (body.statusCode >= 500) request.log.error({ err: error }, 'request failed');
     // A 503 (ClickHouse away, spool full) is a refusal an operator watches for; KR_INTERNAL is a bug, in the log.
     if (code !== 'KR_INTERNAL') metrics.rejects.inc({ code });
+    closeIfBodyUnread(request, reply);
     return reply.status(body.statusCode).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
     metrics.rejects.inc({ code: 'KR_NOT_FOUND' });
+    closeIfBodyUnread(request, reply);
     return reply.status(404).send(errorBody('KR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   });
+}
+
+/**
+ * Fastify's clientErrorHandler: what Node refuses before there is a request to route (headers not
+ * complete within KEYREV_HEADERS_TIMEOUT_MS, headers too large, not HTTP), answered in the one
+ * error shape and counted like every refusal. The connection is closed once the answer is out.
+ */
+export function clientErrorAnswer(headersTimeoutMs: number) {
+  return function answerClientError(this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+    // A reset connection has nobody to answer.
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const body =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? errorBody('KR_REQUEST_TIMEOUT', `the request headers did not arrive within ${headersTimeoutMs} ms`)
+        : errorBody('KR_BAD_REQUEST', err.code === 'HPE_HEADER_OVERFLOW' ? 'the request headers are too large' : 'not a valid HTTP request');
+    // `metrics` is there once the platform plugin is registered, before the server listens.
+    (this as Partial<FastifyInstance>).metrics?.rejects.inc({ code: body.code });
+    if (!socket.writable) return void socket.destroy();
+    const json = JSON.stringify(body);
+    const head = `HTTP/1.1 ${body.statusCode} ${body.error}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n`;
+    // Destroyed once written: a client that never closes its side would otherwise keep it open.
+    socket.end(head + json, () => socket.destroy());
+  };
+}
+
+/**
+ * The router's own refusals (a path with a broken percent escape, a path parameter longer than the
+ * router takes), answered in the one error shape: Fastify's default body echoes the path and uses
+ * its own codes. Counted like every refusal.
+ */
+export function routerRefusal(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is longer than 200 characters' : 'the URL path is not valid (a broken percent escape)';
+  request.server.metrics?.rejects.inc({ code: 'KR_BAD_REQUEST' });
+  void reply.status(400).send(errorBody('KR_BAD_REQUEST', message));
 }

@@ -5,6 +5,7 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  // No source maps: whatever is in dist/ is served to anyone, and the source is in the repository.
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false },
   logLevel: 'warn',
 });

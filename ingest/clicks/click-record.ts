@@ -16,6 +16,8 @@ export interface ClickRecord {
   missed: 0 | 1;
   /** cost from the campaign's cost model, used when the link passes none */
   modelCost: string;
+  /** the campaign's maxLinkCost: a link's cost= above it is ignored (absent in records written before the cap: defaultMaxLinkCost) */
+  maxLinkCost?: number;
   /** the raw query string, without '?' */
   query: string;
   ip: string;
@@ -46,6 +48,20 @@ export function readClickRecord(line: string): ClickRecord {
   if (!('c' in r)) return r;
   const { id, ts, c, src, missed, mc, q, ip, ua, ref, cc } = r;
   return { id, ts, campaign: c, source: src, missed, modelCost: mc, query: q, ip, userAgent: ua, referrer: ref, ...(cc === undefined ? {} : { countryHint: cc }) };
+}
+
+/**
+ * The cap of a link's cost= for a record that carries none (spooled before the cap existed), the
+ * same as a campaign's default maxLinkCost (admin/campaign-schema.ts).
+ */
+export const defaultMaxLinkCost = 100;
+
+/**
+ * The click's cost: the link's `cost=` (already parsed) when there is one within the campaign's
+ * cap, else the cost model's. The link is the visitor's to edit, so it cannot set any cost it likes.
+ */
+export function clickCost(linkCost: string | undefined, modelCost: string, maxLinkCost: number = defaultMaxLinkCost): string {
+  return linkCost !== undefined && Number(linkCost) <= maxLinkCost ? linkCost : modelCost;
 }
 
 /** Bounds on what is spooled per click: the row encoder bounds each field further. */

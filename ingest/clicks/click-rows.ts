@@ -1,5 +1,5 @@
 import { clickParamAliases, mapClickParams, type ClickField } from './click-params.js';
-import { readClickRecord, type ClickRecord } from './click-record.js';
+import { clickCost, readClickRecord, type ClickRecord } from './click-record.js';
 import { compactLine } from '../../warehouse/compact-row.js';
 import { createEnricher } from './enrich.js';
 import { parseVisitorIp, storedIp } from '../../core/ip.js';
@@ -60,7 +60,7 @@ export function createClickRowEncoder(opts: ClickRowOptions) {
       // Cleaned like every stored text: one lone surrogate would make ClickHouse refuse the whole segment.
       traffic_source: clean(r.source, 100),
       ...fields,
-      cost: cost ?? r.modelCost,
+      cost: clickCost(cost, r.modelCost, r.maxLinkCost),
       referrer: clean(r.referrer, 1024),
       ip: storedIp(ip, opts.ipStorage),
       user_agent: userAgent,

@@ -3,7 +3,7 @@ import type { ClickIdGenerator } from '../../core/click-id.js';
 import { isUnfilledMacro } from '../../core/query-string.js';
 import { normalizeHttpUrl } from '../../core/schemas.js';
 import { clickParamAliases, maxFieldLength, parseDecimal, type ClickField } from './click-params.js';
-import { recordLimits, type ClickRecord } from './click-record.js';
+import { clickCost, defaultMaxLinkCost, recordLimits, type ClickRecord } from './click-record.js';
 import { clickQueryLimits } from './click-rows.js';
 import { fillMacros } from './macros.js';
 import { findParam } from '../../core/query-string.js';
@@ -71,9 +71,10 @@ export class ClickTracker {
     const { id, ms } = d.ids.next();
     const clickId = id.toString();
     const modelCost = costFromModel(campaign);
+    const maxLinkCost = campaign?.maxLinkCost ?? defaultMaxLinkCost;
     // Where the visitor goes is decided before the record is written: an offer URL that cannot be
     // sent makes the click a miss (the visitor goes to a fallback), like a paused campaign.
-    const values = this.macroValues(clickId, modelCost, found, req);
+    const values = this.macroValues(clickId, modelCost, maxLinkCost, found, req);
     const offer = campaign && sendable(fillMacros(campaign.offerUrl, values, offerMacros));
     const location = offer ?? fill(found?.fallbackUrl, values) ?? fill(d.fallbackUrl, values);
     const missed = offer === undefined;
@@ -84,6 +85,8 @@ export class ClickTracker {
       source: campaign?.trafficSource ?? '',
       missed: missed ? 1 : 0,
       modelCost,
+      // The cap travels with the record: the row encoder, which reads cost=, knows no campaigns.
+      maxLinkCost,
       query: req.rawQuery.length > recordLimits.query ? req.rawQuery.slice(0, recordLimits.query) : req.rawQuery,
       ip: req.ip,
       userAgent: req.userAgent.length > recordLimits.userAgent ? req.userAgent.slice(0, recordLimits.userAgent) : req.userAgent,
@@ -99,7 +102,7 @@ export class ClickTracker {
    * them, with the same rules as the stored row (ingest/clicks/click-rows.ts): aliases, first value
    * that is not an unfilled macro, the same cleaning and bounds.
    */
-  private macroValues(clickId: string, modelCost: string, campaign: Campaign | undefined, req: ClickRequest): (name: string) => string | undefined {
+  private macroValues(clickId: string, modelCost: string, maxLinkCost: number, campaign: Campaign | undefined, req: ClickRequest): (name: string) => string | undefined {
     return (name) => {
       switch (name) {
         case 'clickid':
@@ -112,7 +115,8 @@ export class ClickTracker {
           return this.deps.countryOf(req.ip, req.countryHint);
         case 'cost': {
           const passed = findParam(req.rawQuery, costNames, clickQueryLimits, true, (v) => parseDecimal(v) !== undefined);
-          return passed === undefined ? modelCost : parseDecimal(passed);
+          // The cost the click is recorded with (ingest/clicks/click-rows.ts): the link's within the cap.
+          return clickCost(passed === undefined ? undefined : parseDecimal(passed), modelCost, maxLinkCost);
         }
         default: {
           const aliases = columnMacros.get(name);

@@ -36,6 +36,8 @@ export interface paths {
                                 costModel: "none" | "cpc" | "cpm" | "cpa" | "revshare";
                                 /** @default 0 */
                                 costValue: number;
+                                /** @default 100 */
+                                maxLinkCost: number;
                                 fallbackUrl?: string;
                                 /**
                                  * @default active
@@ -75,6 +77,8 @@ export interface paths {
                         costModel?: "none" | "cpc" | "cpm" | "cpa" | "revshare";
                         /** @default 0 */
                         costValue?: number;
+                        /** @default 100 */
+                        maxLinkCost?: number;
                         fallbackUrl?: string;
                         /**
                          * @default active
@@ -102,6 +106,8 @@ export interface paths {
                             costModel: "none" | "cpc" | "cpm" | "cpa" | "revshare";
                             /** @default 0 */
                             costValue: number;
+                            /** @default 100 */
+                            maxLinkCost: number;
                             fallbackUrl?: string;
                             /**
                              * @default active
@@ -159,6 +165,8 @@ export interface paths {
                             costModel: "none" | "cpc" | "cpm" | "cpa" | "revshare";
                             /** @default 0 */
                             costValue: number;
+                            /** @default 100 */
+                            maxLinkCost: number;
                             fallbackUrl?: string;
                             /**
                              * @default active
@@ -217,6 +225,7 @@ export interface paths {
                         /** @enum {string} */
                         costModel?: "none" | "cpc" | "cpm" | "cpa" | "revshare";
                         costValue?: number;
+                        maxLinkCost?: number;
                         fallbackUrl?: string;
                         /** @enum {string} */
                         status?: "active" | "paused";
@@ -241,6 +250,8 @@ export interface paths {
                             costModel: "none" | "cpc" | "cpm" | "cpa" | "revshare";
                             /** @default 0 */
                             costValue: number;
+                            /** @default 100 */
+                            maxLinkCost: number;
                             fallbackUrl?: string;
                             /**
                              * @default active
@@ -529,7 +540,7 @@ export interface paths {
         };
         /**
          * S2S postback from an affiliate network: one conversion or status change
-         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts. At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
+         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts (for a network with a `signingKey`: see Signature). At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
          *
          *     - click id: `cid`, `clickid`, `click_id`, `subid`, `sub_id`, `cnv_id`, `hit`, `aff_sub`, `s2`. required: the decimal click id keyrev put in the offer URL (`{clickid}`).
          *     - amount (the payout): `payout`, `amount`, `sum`, `revenue`, `rev`, `commission`, `price`, `money`, `profit`. `12.34`, `12,34`, `1,234.56` or `1.234,56`, at most 6 decimals; absent: 0 for a new conversion, unchanged for a status change.
@@ -550,7 +561,7 @@ export interface paths {
          *
          *     Secret: required when the network has one, and, when KEYREV_POSTBACK_SECRET is set, for the global /postback and networks without their own; sent as the last path segment (/postback/:network/:secret) or as a `secret`, `key` or `token` parameter.
          *
-         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter.
+         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter. The signature covers every value used: a signed POST takes its values from the body only, and its query string may carry only `secret`, `key`, `token`, `signature`, `sig` (any other parameter is refused with 403 bad_signature). A signed `ts`, `timestamp` (Unix seconds or milliseconds) more than 10 minutes from the server's clock is refused, so a captured postback cannot be replayed later: a network that sends one signs each retry anew.
          *
          *     Answer, once the postback is on disk: `OK` (or `1`, or JSON, as the network's `response` says), also for a duplicate or a stale retry, with the X-Keyrev-Postback-Id and X-Keyrev-Outcome headers (new, transition, update, add, duplicate or stale). A refusal is a 4xx with a one-line reason and changes nothing; a 503 asks the network to send the postback again later.
          */
@@ -580,7 +591,7 @@ export interface paths {
         put?: never;
         /**
          * S2S postback from an affiliate network: one conversion or status change
-         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts. At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
+         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts (for a network with a `signingKey`: see Signature). At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
          *
          *     - click id: `cid`, `clickid`, `click_id`, `subid`, `sub_id`, `cnv_id`, `hit`, `aff_sub`, `s2`. required: the decimal click id keyrev put in the offer URL (`{clickid}`).
          *     - amount (the payout): `payout`, `amount`, `sum`, `revenue`, `rev`, `commission`, `price`, `money`, `profit`. `12.34`, `12,34`, `1,234.56` or `1.234,56`, at most 6 decimals; absent: 0 for a new conversion, unchanged for a status change.
@@ -601,7 +612,7 @@ export interface paths {
          *
          *     Secret: required when the network has one, and, when KEYREV_POSTBACK_SECRET is set, for the global /postback and networks without their own; sent as the last path segment (/postback/:network/:secret) or as a `secret`, `key` or `token` parameter.
          *
-         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter.
+         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter. The signature covers every value used: a signed POST takes its values from the body only, and its query string may carry only `secret`, `key`, `token`, `signature`, `sig` (any other parameter is refused with 403 bad_signature). A signed `ts`, `timestamp` (Unix seconds or milliseconds) more than 10 minutes from the server's clock is refused, so a captured postback cannot be replayed later: a network that sends one signs each retry anew.
          *
          *     Answer, once the postback is on disk: `OK` (or `1`, or JSON, as the network's `response` says), also for a duplicate or a stale retry, with the X-Keyrev-Postback-Id and X-Keyrev-Outcome headers (new, transition, update, add, duplicate or stale). A refusal is a 4xx with a one-line reason and changes nothing; a 503 asks the network to send the postback again later.
          */
@@ -643,7 +654,7 @@ export interface paths {
         };
         /**
          * S2S postback from an affiliate network: one conversion or status change
-         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts. At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
+         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts (for a network with a `signingKey`: see Signature). At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
          *
          *     - click id: `cid`, `clickid`, `click_id`, `subid`, `sub_id`, `cnv_id`, `hit`, `aff_sub`, `s2`. required: the decimal click id keyrev put in the offer URL (`{clickid}`).
          *     - amount (the payout): `payout`, `amount`, `sum`, `revenue`, `rev`, `commission`, `price`, `money`, `profit`. `12.34`, `12,34`, `1,234.56` or `1.234,56`, at most 6 decimals; absent: 0 for a new conversion, unchanged for a status change.
@@ -664,7 +675,7 @@ export interface paths {
          *
          *     Secret: required when the network has one, and, when KEYREV_POSTBACK_SECRET is set, for the global /postback and networks without their own; sent as the last path segment (/postback/:network/:secret) or as a `secret`, `key` or `token` parameter.
          *
-         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter.
+         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter. The signature covers every value used: a signed POST takes its values from the body only, and its query string may carry only `secret`, `key`, `token`, `signature`, `sig` (any other parameter is refused with 403 bad_signature). A signed `ts`, `timestamp` (Unix seconds or milliseconds) more than 10 minutes from the server's clock is refused, so a captured postback cannot be replayed later: a network that sends one signs each retry anew.
          *
          *     Answer, once the postback is on disk: `OK` (or `1`, or JSON, as the network's `response` says), also for a duplicate or a stale retry, with the X-Keyrev-Postback-Id and X-Keyrev-Outcome headers (new, transition, update, add, duplicate or stale). A refusal is a 4xx with a one-line reason and changes nothing; a 503 asks the network to send the postback again later.
          */
@@ -694,7 +705,7 @@ export interface paths {
         put?: never;
         /**
          * S2S postback from an affiliate network: one conversion or status change
-         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts. At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
+         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts (for a network with a `signingKey`: see Signature). At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
          *
          *     - click id: `cid`, `clickid`, `click_id`, `subid`, `sub_id`, `cnv_id`, `hit`, `aff_sub`, `s2`. required: the decimal click id keyrev put in the offer URL (`{clickid}`).
          *     - amount (the payout): `payout`, `amount`, `sum`, `revenue`, `rev`, `commission`, `price`, `money`, `profit`. `12.34`, `12,34`, `1,234.56` or `1.234,56`, at most 6 decimals; absent: 0 for a new conversion, unchanged for a status change.
@@ -715,7 +726,7 @@ export interface paths {
          *
          *     Secret: required when the network has one, and, when KEYREV_POSTBACK_SECRET is set, for the global /postback and networks without their own; sent as the last path segment (/postback/:network/:secret) or as a `secret`, `key` or `token` parameter.
          *
-         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter.
+         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter. The signature covers every value used: a signed POST takes its values from the body only, and its query string may carry only `secret`, `key`, `token`, `signature`, `sig` (any other parameter is refused with 403 bad_signature). A signed `ts`, `timestamp` (Unix seconds or milliseconds) more than 10 minutes from the server's clock is refused, so a captured postback cannot be replayed later: a network that sends one signs each retry anew.
          *
          *     Answer, once the postback is on disk: `OK` (or `1`, or JSON, as the network's `response` says), also for a duplicate or a stale retry, with the X-Keyrev-Postback-Id and X-Keyrev-Outcome headers (new, transition, update, add, duplicate or stale). A refusal is a 4xx with a one-line reason and changes nothing; a 503 asks the network to send the postback again later.
          */
@@ -757,7 +768,7 @@ export interface paths {
         };
         /**
          * S2S postback from an affiliate network: one conversion or status change
-         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts. At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
+         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts (for a network with a `signingKey`: see Signature). At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
          *
          *     - click id: `cid`, `clickid`, `click_id`, `subid`, `sub_id`, `cnv_id`, `hit`, `aff_sub`, `s2`. required: the decimal click id keyrev put in the offer URL (`{clickid}`).
          *     - amount (the payout): `payout`, `amount`, `sum`, `revenue`, `rev`, `commission`, `price`, `money`, `profit`. `12.34`, `12,34`, `1,234.56` or `1.234,56`, at most 6 decimals; absent: 0 for a new conversion, unchanged for a status change.
@@ -778,7 +789,7 @@ export interface paths {
          *
          *     Secret: required when the network has one, and, when KEYREV_POSTBACK_SECRET is set, for the global /postback and networks without their own; sent as the last path segment (/postback/:network/:secret) or as a `secret`, `key` or `token` parameter.
          *
-         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter.
+         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter. The signature covers every value used: a signed POST takes its values from the body only, and its query string may carry only `secret`, `key`, `token`, `signature`, `sig` (any other parameter is refused with 403 bad_signature). A signed `ts`, `timestamp` (Unix seconds or milliseconds) more than 10 minutes from the server's clock is refused, so a captured postback cannot be replayed later: a network that sends one signs each retry anew.
          *
          *     Answer, once the postback is on disk: `OK` (or `1`, or JSON, as the network's `response` says), also for a duplicate or a stale retry, with the X-Keyrev-Postback-Id and X-Keyrev-Outcome headers (new, transition, update, add, duplicate or stale). A refusal is a 4xx with a one-line reason and changes nothing; a 503 asks the network to send the postback again later.
          */
@@ -808,7 +819,7 @@ export interface paths {
         put?: never;
         /**
          * S2S postback from an affiliate network: one conversion or status change
-         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts. At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
+         * @description One server-to-server postback, as query parameters, a form body or a JSON body (its top-level values); where the query and the body name the same parameter, the query counts (for a network with a `signingKey`: see Signature). At most 100 parameters. Names are compared in lower case; for each field the first name of its list that the postback carries counts. A network's `params` setting replaces the list of a field. The fields and their default names:
          *
          *     - click id: `cid`, `clickid`, `click_id`, `subid`, `sub_id`, `cnv_id`, `hit`, `aff_sub`, `s2`. required: the decimal click id keyrev put in the offer URL (`{clickid}`).
          *     - amount (the payout): `payout`, `amount`, `sum`, `revenue`, `rev`, `commission`, `price`, `money`, `profit`. `12.34`, `12,34`, `1,234.56` or `1.234,56`, at most 6 decimals; absent: 0 for a new conversion, unchanged for a status change.
@@ -829,7 +840,7 @@ export interface paths {
          *
          *     Secret: required when the network has one, and, when KEYREV_POSTBACK_SECRET is set, for the global /postback and networks without their own; sent as the last path segment (/postback/:network/:secret) or as a `secret`, `key` or `token` parameter.
          *
-         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter.
+         *     Signature: for a network with a `signingKey`, the hex HMAC-SHA256 of the raw body (a POST with a body) or of the query string as sent without its `signature` and `sig` parameters, in the X-Signature header or a `signature` or `sig` parameter. The signature covers every value used: a signed POST takes its values from the body only, and its query string may carry only `secret`, `key`, `token`, `signature`, `sig` (any other parameter is refused with 403 bad_signature). A signed `ts`, `timestamp` (Unix seconds or milliseconds) more than 10 minutes from the server's clock is refused, so a captured postback cannot be replayed later: a network that sends one signs each retry anew.
          *
          *     Answer, once the postback is on disk: `OK` (or `1`, or JSON, as the network's `response` says), also for a duplicate or a stale retry, with the X-Keyrev-Postback-Id and X-Keyrev-Outcome headers (new, transition, update, add, duplicate or stale). A refusal is a 4xx with a one-line reason and changes nothing; a 503 asks the network to send the postback again later.
          */
@@ -873,7 +884,9 @@ export interface paths {
         put?: never;
         /**
          * Bulk postbacks as NDJSON, streamed
-         * @description A stream of postbacks as NDJSON (Content-Type application/x-ndjson, application/jsonl or application/json-seq), `Content-Encoding: gzip` accepted: one JSON object per line with the parameter names, status words and rules of GET /postback, each line decided like a single postback, in order. A line may be up to 16384 bytes; the stream up to KEYREV_BULK_MAX_BYTES after decompression (lines before the limit are recorded).
+         * @description A stream of postbacks as NDJSON (Content-Type application/x-ndjson, application/jsonl or application/json-seq), `Content-Encoding: gzip` accepted: one JSON object per line with the parameter names, status words and rules of GET /postback, each line decided like a single postback, in order. A line may be up to 16384 bytes; the stream up to KEYREV_BULK_MAX_BYTES after decompression, and a gzip stream may inflate to at most 100 times its compressed size plus 1 MB (past either limit: 413, the lines before it are recorded).
+         *
+         *     Reading stops after 10000 rejected lines, or once the stream has taken KEYREV_BULK_MAX_SECONDS: the answer is then a 200 for the lines read, with `stopped` saying why and from which line on nothing was read (send those lines again, fixed or in a new stream). Blank lines are counted in `lines` but neither accepted nor rejected. At most 100 refusals and warnings of one stream go to the postback log (GET /api/postbacks/log), then one entry saying the rest were left out.
          *
          *     Authorisation, once for the stream: the admin key (`Authorization: Bearer`), or the network's secret (for /postbacks: KEYREV_POSTBACK_SECRET, when set) as a `secret`, `key` or `token` query parameter. Lines carry no signature: a network with a `signingKey` sends its streams with the admin key.
          *
@@ -904,6 +917,8 @@ export interface paths {
                                 reason: string;
                             }[];
                             errorsTruncated: boolean;
+                            /** @description present when keyrev stopped reading before the end of the stream: why, and the first line not read */
+                            stopped?: string;
                         };
                     };
                 };
@@ -926,7 +941,9 @@ export interface paths {
         put?: never;
         /**
          * Bulk postbacks as NDJSON with a network's settings
-         * @description A stream of postbacks as NDJSON (Content-Type application/x-ndjson, application/jsonl or application/json-seq), `Content-Encoding: gzip` accepted: one JSON object per line with the parameter names, status words and rules of GET /postback, each line decided like a single postback, in order. A line may be up to 16384 bytes; the stream up to KEYREV_BULK_MAX_BYTES after decompression (lines before the limit are recorded).
+         * @description A stream of postbacks as NDJSON (Content-Type application/x-ndjson, application/jsonl or application/json-seq), `Content-Encoding: gzip` accepted: one JSON object per line with the parameter names, status words and rules of GET /postback, each line decided like a single postback, in order. A line may be up to 16384 bytes; the stream up to KEYREV_BULK_MAX_BYTES after decompression, and a gzip stream may inflate to at most 100 times its compressed size plus 1 MB (past either limit: 413, the lines before it are recorded).
+         *
+         *     Reading stops after 10000 rejected lines, or once the stream has taken KEYREV_BULK_MAX_SECONDS: the answer is then a 200 for the lines read, with `stopped` saying why and from which line on nothing was read (send those lines again, fixed or in a new stream). Blank lines are counted in `lines` but neither accepted nor rejected. At most 100 refusals and warnings of one stream go to the postback log (GET /api/postbacks/log), then one entry saying the rest were left out.
          *
          *     Authorisation, once for the stream: the admin key (`Authorization: Bearer`), or the network's secret (for /postbacks: KEYREV_POSTBACK_SECRET, when set) as a `secret`, `key` or `token` query parameter. Lines carry no signature: a network with a `signingKey` sends its streams with the admin key.
          *
@@ -960,6 +977,8 @@ export interface paths {
                                 reason: string;
                             }[];
                             errorsTruncated: boolean;
+                            /** @description present when keyrev stopped reading before the end of the stream: why, and the first line not read */
+                            stopped?: string;
                         };
                     };
                 };
@@ -1334,7 +1353,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A recorded click by its id */
+        /**
+         * A recorded click by its id
+         * @description Every stored column of the click. With a report key the visitor's `ip` and `user_agent` are left out (the admin key sees them).
+         */
         get: {
             parameters: {
                 query?: never;
@@ -1402,11 +1424,8 @@ export interface paths {
                                 type: string;
                                 txid: string;
                                 network: string;
-                                /**
-                                 * @description the latest status the network sent
-                                 * @enum {string}
-                                 */
-                                status: "lead" | "sale" | "rejected" | "rebill" | "chargeback";
+                                /** @description the latest status the network sent: lead, sale, rejected, rebill, chargeback */
+                                status: string;
                                 /** @description the payout the network sent, in its currency (`currency`), whatever the status */
                                 amount: number;
                                 /** @description the currency of `amount` */
@@ -1565,7 +1584,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The attribution report or a grouped report as CSV, NDJSON, Parquet or Arrow, streamed */
+        /**
+         * The attribution report or a grouped report as CSV, NDJSON, Parquet or Arrow, streamed
+         * @description At most KEYREV_MAX_CONCURRENT_EXPORTS exports run at once: past it the answer is 429 KR_TOO_MANY_REQUESTS with Retry-After: 10. With the embedded engine, which writes the file into the data directory before it streams, an export is refused with 503 KR_DISK_LOW while that disk has less than KEYREV_EXPORT_MIN_FREE_BYTES free.
+         */
         get: {
             parameters: {
                 query: {
@@ -1654,7 +1676,7 @@ export interface paths {
                         "application/json": {
                             statusCode: number;
                             /** @enum {string} */
-                            code: "KR_BAD_REQUEST" | "KR_UNAUTHORIZED" | "KR_FORBIDDEN" | "KR_NOT_FOUND" | "KR_CONFLICT" | "KR_PAYLOAD_TOO_LARGE" | "KR_UNSUPPORTED_MEDIA_TYPE" | "KR_SPOOL_FULL" | "KR_WAREHOUSE_UNAVAILABLE" | "KR_INTERNAL";
+                            code: "KR_BAD_REQUEST" | "KR_UNAUTHORIZED" | "KR_FORBIDDEN" | "KR_NOT_FOUND" | "KR_REQUEST_TIMEOUT" | "KR_CONFLICT" | "KR_PAYLOAD_TOO_LARGE" | "KR_UNSUPPORTED_MEDIA_TYPE" | "KR_TOO_MANY_REQUESTS" | "KR_SPOOL_FULL" | "KR_WAREHOUSE_UNAVAILABLE" | "KR_DISK_LOW" | "KR_INTERNAL";
                             error: string;
                             message: string;
                         };
