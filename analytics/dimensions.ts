@@ -39,30 +39,10 @@ export const rollups: { name: 'search_daily' | 'search' | 'utm'; grain: 'utcDay'
   { name: 'utm', grain: 'quarterHour', dimensions: ['campaign', 'source', 'utmSource', 'utmMedium', 'utmCampaign', 'utmTerm', 'utmContent'] },
 ];
 
-/** How each dimension is named to people (GET /api/report/meta, the dashboard's group-by list). */
-export const dimensionLabels: Record<Dimension, string> = {
-  campaign: 'campaign',
-  source: 'traffic source',
-  keyword: 'keyword',
-  matchType: 'match type',
-  ad: 'ad',
-  adgroup: 'ad group',
-  placement: 'placement',
-  country: 'country',
-  device: 'device',
-  utmSource: 'utm_source',
-  utmMedium: 'utm_medium',
-  utmCampaign: 'utm_campaign',
-  utmTerm: 'utm_term',
-  utmContent: 'utm_content',
-  sub1: 'sub1',
-  sub2: 'sub2',
-  sub3: 'sub3',
-  sub4: 'sub4',
-  sub5: 'sub5',
-  sub6: 'sub6',
-  sub7: 'sub7',
-  sub8: 'sub8',
-  sub9: 'sub9',
-  sub10: 'sub10',
-};
+/** Dimensions whose API name does not read well to people. */
+const spokenNames: Partial<Record<Dimension, string>> = { source: 'traffic source', matchType: 'match type', adgroup: 'ad group' };
+
+/** How a dimension is named to people (GET /api/report/meta, the dashboard): UTM fields by their parameter names. */
+export function dimensionLabel(d: Dimension): string {
+  return spokenNames[d] ?? (d.startsWith('utm') ? dimensions[d] : d);
+}

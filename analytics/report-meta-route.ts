@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Auth } from '../admin/index.js';
 import { errorCodes, type ErrorCode } from '../core/errors.js';
-import { dimensionLabels, dimensionNames } from './dimensions.js';
+import { dimensionLabel, dimensionNames } from './dimensions.js';
 import { metricDisplay, metricKinds, metricNames, metrics } from './report-metrics.js';
 
 const reportMeta = z.object({
@@ -25,7 +25,7 @@ const apiError = z.object({
 
 // Built once: the lists are constants of this build, in the order of their definitions.
 const meta: z.infer<typeof reportMeta> = {
-  dimensions: dimensionNames.map((name) => ({ name, label: dimensionLabels[name] })),
+  dimensions: dimensionNames.map((name) => ({ name, label: dimensionLabel(name) })),
   metrics: metricNames.map((name) => ({ name, help: metrics[name].help, ...metricDisplay[name] })),
 };
 
