@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import type { FastifyInstance, FastifyRequest, onSendHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onSendHookHandler, preParsingHookHandler, preValidationHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet from 'helmet';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -45,7 +45,7 @@ export const platformPlugin = fp<PlatformOptions>(
     countRequests(app, metrics);
     // First: both act on the routes registered from here on.
     securityHeaders(app, bareRoute);
-    limitBodyTime(app, config);
+    limitBodyTime(app, config, bareRoute);
 
     const warehouse = given ?? (await openWarehouse(config));
     // Registered first, so it runs last: every module has shipped its spool by then.
@@ -160,8 +160,8 @@ type LimitedRequest = FastifyRequest & { [bodyLimit]?: { body: PassThrough; time
  * body get one; a GET or HEAD (whose body Fastify never reads) closes its connection after the
  * answer instead of reading what the client keeps sending.
  */
-function limitBodyTime(app: FastifyInstance, { bodyTimeoutMs, streamIdleTimeoutMs }: Pick<Config, 'bodyTimeoutMs' | 'streamIdleTimeoutMs'>): void {
-  app.addHook('preParsing', (request, reply, payload, done) => {
+function limitBodyTime(app: FastifyInstance, { bodyTimeoutMs, streamIdleTimeoutMs }: Pick<Config, 'bodyTimeoutMs' | 'streamIdleTimeoutMs'>, bare: (url: string) => boolean): void {
+  const preParsing: preParsingHookHandler = (request, reply, payload, done) => {
     if (!announcesBody(request.raw)) return done(null, payload);
     if (request.method === 'GET' || request.method === 'HEAD') {
       reply.header('connection', 'close');
@@ -180,10 +180,10 @@ function limitBodyTime(app: FastifyInstance, { bodyTimeoutMs, streamIdleTimeoutM
     body.once('close', () => clearTimeout(timer));
     (request as LimitedRequest)[bodyLimit] = { body, timer };
     done(null, body);
-  });
+  };
 
   // After the body parser: a buffered body is in; a streamed one is the request's body itself.
-  app.addHook('preValidation', (request, _reply, done) => {
+  const preValidation: preValidationHookHandler = (request, _reply, done) => {
     const limit = (request as LimitedRequest)[bodyLimit];
     if (!limit) return done();
     clearTimeout(limit.timer);
@@ -201,5 +201,14 @@ function limitBodyTime(app: FastifyInstance, { bodyTimeoutMs, streamIdleTimeoutM
       limit.body.once('end', () => raw.socket?.setTimeout(0));
     }
     done();
+  };
+
+  // Per route, so that the click redirect (a GET, the hottest route) runs neither hook.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (bare(route.url) && methods.every((m) => m === 'GET' || m === 'HEAD')) return;
+    const list = <T>(hooks: T | T[] | undefined): T[] => (hooks === undefined ? [] : Array.isArray(hooks) ? hooks : [hooks]);
+    route.preParsing = [...list(route.preParsing), preParsing];
+    route.preValidation = [...list(route.preValidation), preValidation];
   });
 }
