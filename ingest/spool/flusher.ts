@@ -16,6 +16,11 @@ export interface FlusherOptions {
   /** Rows ClickHouse refused, set aside in the spool's rejected/ directory. */
   onRowsRejected?(rows: number): void;
   onFailure?(reason: 'unavailable' | 'refused'): void;
+  /**
+   * The lines of a payload whose rows the table does not hold (by each row's id), asked only for
+   * segments found on disk at start; see ship().
+   */
+  missingLines?(payload: Buffer, starts: readonly number[]): Promise<number[]>;
 }
 
 /**
@@ -175,6 +180,7 @@ export class Flusher {
           'ClickHouse refused rows of a spool segment; inserted the others, set these aside',
         );
       } else {
+        if (segment.recovered) await this.insertMissing(done);
         await this.spool.remove(segment);
       }
       this.encoded = undefined;
@@ -183,6 +189,22 @@ export class Flusher {
       if (this.backoffMs > 0) this.opts.log.info({}, 'ClickHouse is back; draining the spool');
       this.backoffMs = 0;
     }
+  }
+
+  /**
+   * A segment found on disk at start may have been in an insert when keyrev was killed. The
+   * embedded engine runs in keyrev's process, and ClickHouse records an insert's dedup token
+   * before it commits the part: killed between the two, the part is gone but the token stays,
+   * and the replay with that token is taken as a duplicate and stores nothing (seen as answered
+   * clicks missing after a SIGKILL). So after a replay, rows the table lacks are inserted again
+   * under a token of their own; rows it holds are not sent twice.
+   */
+  private async insertMissing(done: SegmentInsert): Promise<void> {
+    const missing = (await this.opts.missingLines?.(done.payload, done.starts)) ?? [];
+    if (missing.length === 0) return;
+    const rows = Buffer.concat(missing.map((line) => done.payload.subarray(done.starts[line], done.starts[line + 1])));
+    await this.sink(rows, `${done.token}:missing-${missing.length}`);
+    this.opts.log.warn({ rows: missing.length, token: done.token }, 'a replayed spool segment was taken as a duplicate without being stored; inserted its missing rows');
   }
 
   private async insertSegment(segment: Segment): Promise<SegmentInsert> {

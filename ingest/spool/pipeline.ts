@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Metrics } from '../../core/metrics.js';
 import { withTimeout } from '../../core/timeout.js';
-import type { Warehouse } from '../../warehouse/warehouse.js';
+import { assertIdentifier, type Warehouse } from '../../warehouse/warehouse.js';
 import { Flusher } from './flusher.js';
 import { Spool } from './spool.js';
 
@@ -74,6 +74,8 @@ export function openPipeline(opts: PipelineOptions, warehouse: Warehouse, metric
     onRowsWritten: (rows) => metrics.rowsWritten.inc({ table }, rows),
     onRowsRejected: (rows) => metrics.rowsRejected.inc({ table }, rows),
     onFailure: (reason) => metrics.flushFailures.inc({ table, reason }),
+    // Each row's first value is its id (click_id, postback_id), a decimal string.
+    ...(columns ? { missingLines: (payload: Buffer, starts: readonly number[]) => missingLines(warehouse, table, columns[0]!, payload, starts) } : {}),
   });
   metrics.observeSpool(table, spool);
   flusher.start();
@@ -87,3 +89,22 @@ export function openPipeline(opts: PipelineOptions, warehouse: Warehouse, metric
     },
   };
 }
+
+/** The lines of a JSONCompactEachRow payload whose id the table does not hold (none for other formats). */
+async function missingLines(warehouse: Warehouse, table: string, idColumn: string, payload: Buffer, starts: readonly number[]): Promise<number[]> {
+  if (payload[0] !== 0x5b) return [];
+  const ids: string[] = [];
+  for (let line = 0; line + 1 < starts.length; line++) {
+    const m = leadingId.exec(payload.toString('utf8', starts[line], Math.min(starts[line + 1]!, starts[line]! + 32)));
+    ids.push(m ? m[1]! : '');
+  }
+  if (!ids.some((id) => id !== '')) return [];
+  const rows = await warehouse.query<{ id: string }>(
+    `SELECT toString(${assertIdentifier(idColumn)}) AS id FROM ${assertIdentifier(table)} WHERE ${idColumn} IN {ids:Array(UInt64)}`,
+    { ids: ids.filter((id) => id !== '').map((id) => BigInt(id)) },
+  );
+  const held = new Set(rows.map((r) => r.id));
+  return ids.flatMap((id, line) => (id !== '' && !held.has(id) ? [line] : []));
+}
+
+const leadingId = /^\["?(\d{1,20})"?[,\]]/;

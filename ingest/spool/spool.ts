@@ -53,6 +53,8 @@ export interface Segment {
   bytes: number;
   /** When its first record was appended (or the file's mtime after a restart). */
   firstAt: number;
+  /** Found on disk at start: a crash may have cut its last insert short (see Flusher). */
+  recovered?: true;
 }
 
 interface ActiveSegment extends Segment {
@@ -125,7 +127,7 @@ export class Spool {
         fs.rmSync(file);
         continue;
       }
-      sealed.push({ seq: Number(m[1]), file, bytes, firstAt: fs.statSync(file).mtimeMs });
+      sealed.push({ seq: Number(m[1]), file, bytes, firstAt: fs.statSync(file).mtimeMs, recovered: true });
     }
     sealed.sort((a, b) => a.seq - b.seq);
     const withRefusals = new Set<number>();
