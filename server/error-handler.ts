@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -14,35 +14,14 @@ export interface ErrorBody {
   message: string;
 }
 
-const codeByStatus: Record<number, ErrorCode> = {
-  400: 'KR_BAD_REQUEST',
-  401: 'KR_UNAUTHORIZED',
-  403: 'KR_FORBIDDEN',
-  404: 'KR_NOT_FOUND',
-  408: 'KR_REQUEST_TIMEOUT',
-  409: 'KR_CONFLICT',
-  413: 'KR_PAYLOAD_TOO_LARGE',
-  415: 'KR_UNSUPPORTED_MEDIA_TYPE',
-  429: 'KR_TOO_MANY_REQUESTS',
-};
-
-const statusText: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-};
+/** The keyrev code of a 4xx status Fastify or a plugin answers with, from the registry (one 4xx code per status). */
+const codeByStatus = new Map<number, ErrorCode>(
+  (Object.keys(errorCodes) as ErrorCode[]).filter((code) => errorCodes[code].status < 500).map((code) => [errorCodes[code].status, code]),
+);
 
 export function errorBody(code: ErrorCode, message: string): ErrorBody {
   const statusCode = errorCodes[code].status;
-  return { statusCode, code, error: statusText[statusCode] ?? 'Error', message: oneLine(message) };
+  return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message: oneLine(message) };
 }
 
 function oneLine(text: string): string {
@@ -62,7 +41,7 @@ export function classify(error: FastifyError | Error): { code: ErrorCode; messag
   }
   const status = (error as FastifyError).statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
-    return { code: codeByStatus[status] ?? 'KR_BAD_REQUEST', message: error.message };
+    return { code: codeByStatus.get(status) ?? 'KR_BAD_REQUEST', message: error.message };
   }
   return { code: 'KR_INTERNAL', message: 'internal error' };
 }
