@@ -3,7 +3,7 @@ import { sameSecret } from '../../core/digest.js';
 import type { KeyrevError } from '../../core/errors.js';
 import { ipAllowlist } from '../../core/ip-allowlist.js';
 import type { Network } from './network-schema.js';
-import { refuse } from './postback-params.js';
+import { refuse, secretNames } from './postback-params.js';
 
 /** Who is calling: the network's settings, checked once per request (also for a whole NDJSON stream). */
 export interface Caller {
@@ -44,7 +44,6 @@ export interface PostbackAuthDeps {
   refused(r: KeyrevError, network: string, ip: string, source: string): KeyrevError;
 }
 
-const secretNames = ['secret', 'key', 'token'];
 const hexSignature = /^[0-9a-f]{64}$/i;
 const allowlists = new WeakMap<Network, (ip: string) => boolean>();
 

@@ -39,8 +39,10 @@ export const statusWords: Readonly<Record<string, ConversionStatus>> = Object.fr
 /** The same words as a Map, which is what a lookup by the sender's text uses. */
 const statusWordIndex: ReadonlyMap<string, ConversionStatus> = new Map(Object.entries(statusWords));
 
-/** Parameters that authenticate a postback; they are never stored with it. */
-export const secretParams = new Set(['secret', 'key', 'token', 'signature', 'sig']);
+/** Parameters that may carry a postback's secret, the first present counting. */
+export const secretNames = ['secret', 'key', 'token'] as const;
+/** Parameters that authenticate a postback (secret or signature); they are never stored with it. */
+export const secretParams = new Set<string>([...secretNames, 'signature', 'sig']);
 
 export const postbackLimits = { txid: 256, type: 64, storedParams: 50, storedValue: 512 } as const;
 
