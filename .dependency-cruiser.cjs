@@ -1,10 +1,14 @@
 // The import boundaries of keyrev, checked by `npm run lint` (dependency-cruiser).
 // Layers, lowest first: core (imports nothing of keyrev) < warehouse < schema < modules < server.
-// Modules (admin, analytics, ingest/clicks, ingest/postbacks, ingest/spool) use each other only
-// through their index.ts, and only downwards: admin < ingest/spool < ingest/clicks, ingest/postbacks;
-// admin < analytics. With strict layers no folder can sit in an import cycle.
-const modules = '^(admin|analytics|ingest/clicks|ingest/postbacks|ingest/spool)/';
-const product = '^(core|warehouse|schema|admin|analytics|ingest|server)/';
+// Modules (admin, analytics, ingest/clicks, ingest/postbacks, ingest/spool, and the capabilities
+// built on them: search, outbound, feeds) use each other only through their index.ts, and only
+// downwards: admin < ingest/spool < ingest/clicks, ingest/postbacks; admin < analytics; the
+// capabilities on top, imported by no other module. With strict layers no folder can sit in an
+// import cycle.
+const capabilities = 'search|outbound|feeds';
+const modules = `^(admin|analytics|ingest/clicks|ingest/postbacks|ingest/spool|${capabilities})/`;
+const keyrevFolders = `core|warehouse|schema|admin|analytics|ingest|server|${capabilities}`;
+const product = `^(${keyrevFolders})/`;
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -15,26 +19,26 @@ module.exports = {
       severity: 'error',
       comment: 'core/ is the shared kernel: it may not import any part of keyrev',
       from: { path: '^core/' },
-      to: { path: '^(warehouse|schema|admin|analytics|ingest|server|web)/' },
+      to: { path: `^(${keyrevFolders}|web)/`, pathNot: '^core/' },
     },
     {
       name: 'warehouse-only-core',
       severity: 'error',
       comment: 'the warehouse speaks SQL for the modules; it may not import a module',
       from: { path: '^warehouse/' },
-      to: { path: '^(schema|admin|analytics|ingest|server|web)/' },
+      to: { path: `^(${keyrevFolders}|web)/`, pathNot: '^(core|warehouse)/' },
     },
     {
       name: 'schema-only-warehouse',
       severity: 'error',
       from: { path: '^schema/' },
-      to: { path: '^(admin|analytics|ingest|server|web)/' },
+      to: { path: `^(${keyrevFolders}|web)/`, pathNot: '^(core|warehouse|schema)/' },
     },
     {
       name: 'nothing-imports-the-root',
       severity: 'error',
       comment: 'server/ is the composition root: only tests and benches import it',
-      from: { path: '^(core|warehouse|schema|admin|analytics|ingest|web)/' },
+      from: { path: `^(${keyrevFolders}|web)/`, pathNot: '^server/' },
       to: { path: '^server/' },
     },
     {
@@ -48,25 +52,32 @@ module.exports = {
       name: 'admin-is-below-the-other-modules',
       severity: 'error',
       from: { path: '^admin/' },
-      to: { path: '^(analytics|ingest)/' },
+      to: { path: `^(analytics|ingest|${capabilities})/` },
     },
     {
       name: 'spool-is-below-the-ingest-paths',
       severity: 'error',
       from: { path: '^ingest/spool/' },
-      to: { path: '^(analytics|admin|ingest/clicks|ingest/postbacks)/' },
+      to: { path: `^(analytics|admin|ingest/clicks|ingest/postbacks|${capabilities})/` },
     },
     {
       name: 'ingest-paths-do-not-use-each-other-or-reports',
       severity: 'error',
       from: { path: '^ingest/(clicks|postbacks)/' },
-      to: { path: '^(analytics|ingest/(clicks|postbacks))/', pathNot: ['^ingest/$1/'] },
+      to: { path: `^(analytics|ingest/(clicks|postbacks)|${capabilities})/`, pathNot: ['^ingest/$1/'] },
     },
     {
       name: 'analytics-does-not-use-ingest',
       severity: 'error',
       from: { path: '^analytics/' },
-      to: { path: '^ingest/' },
+      to: { path: `^(ingest|${capabilities})/` },
+    },
+    {
+      name: 'capabilities-are-leaves',
+      severity: 'error',
+      comment: 'search, outbound and feeds build on the modules below; no module depends on them (events carry what they need)',
+      from: { path: `^(${capabilities})/` },
+      to: { path: `^(${capabilities})/`, pathNot: ['^$1/'] },
     },
     {
       name: 'web-is-a-browser-app',

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/process.js';
 import { tempDir } from './helpers/temp.js';
 
-const sourceFolders = ['core', 'warehouse', 'schema', 'admin', 'analytics', 'ingest', 'server', 'web'];
+const sourceFolders = ['core', 'warehouse', 'schema', 'admin', 'analytics', 'ingest', 'search', 'outbound', 'feeds', 'server', 'web'];
 
 async function cruiseIn(baseDir: string, withTsConfig: boolean): Promise<ICruiseResult> {
   const options = await extractDepcruiseOptions(path.join(repoRoot, '.dependency-cruiser.cjs'));
@@ -71,12 +71,17 @@ describe('import boundaries', () => {
     write('warehouse/store.ts', "import { tracker } from '../ingest/clicks/tracker';\nexport const store = tracker;\n");
     write('admin/campaigns.ts', "import { store } from '../warehouse/store';\nexport const campaigns = store;\n");
     write('ingest/clicks/uses-admin.ts', "import { campaigns } from '../../admin/campaigns';\nexport const c = campaigns;\n");
+    write('outbound/index.ts', 'export const outbound = 1;\n');
+    write('search/visits.ts', "import { outbound } from '../outbound/index';\nexport const visits = outbound;\n");
+    write('analytics/uses-search.ts', "import { visits } from '../search/visits';\nexport const v = visits;\n");
     const result = await cruiseIn(dir, false);
     const broken = new Set(result.summary.violations.map((v) => v.rule.name));
     expect(broken).toContain('core-imports-nothing');
     expect(broken).toContain('modules-through-their-index');
     expect(broken).toContain('warehouse-only-core');
     expect(broken).toContain('ingest-paths-do-not-use-each-other-or-reports');
+    expect(broken).toContain('capabilities-are-leaves');
+    expect(broken).toContain('analytics-does-not-use-ingest');
     expect(folderCycle(result)).toBeDefined();
   }, 60_000);
 });
