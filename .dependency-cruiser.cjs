@@ -88,6 +88,8 @@ module.exports = {
     },
   ],
   options: {
+    // The product's folders, whichever exist: tests, benches and scripts are not checked.
+    includeOnly: `^(${keyrevFolders}|web)/`,
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^(node_modules|web/dist|data|test-results|\\.scratch)/' },
     tsPreCompilationDeps: true,

@@ -16,4 +16,9 @@ export default tseslint.config(
     files: ['web/**/*.ts'],
     languageOptions: { globals: { ...globals.browser } },
   },
+  {
+    // Served as is to landing pages (search/landing-script.ts): a classic browser script.
+    files: ['search/lp.js'],
+    languageOptions: { sourceType: 'script', ecmaVersion: 2019, globals: { ...globals.browser } },
+  },
 );

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { httpUrlWithMacros, isoTimestamp, objectId, plainText } from '../core/schemas.js';
+import { hostName, httpUrlWithMacros, isoTimestamp, objectId, plainText } from '../core/schemas.js';
 
 export const costModels = ['none', 'cpc', 'cpm', 'cpa', 'revshare'] as const;
 
@@ -17,6 +17,13 @@ const fields = {
   maxLinkCost: z.number().min(0).max(1_000_000),
   fallbackUrl: httpUrlWithMacros.optional(),
   status: z.enum(['active', 'paused']),
+  /**
+   * The advertiser's landing-page domains (host names; subdomains included): where a tracking
+   * template's `lpurl` may send the visitor, and the pages whose landing-page script keyrev answers.
+   */
+  landingDomains: z.array(hostName).max(50),
+  /** How long a click may earn its conversions; the landing-page script keeps its click id that long. */
+  attributionDays: z.number().int().min(1).max(365),
 };
 
 export const campaignInput = z.strictObject({
@@ -27,6 +34,8 @@ export const campaignInput = z.strictObject({
   // The same default as a click record written before the cap existed (ingest/clicks/click-record.ts).
   maxLinkCost: fields.maxLinkCost.default(100),
   status: fields.status.default('active'),
+  landingDomains: fields.landingDomains.default([]),
+  attributionDays: fields.attributionDays.default(30),
 });
 
 /** No defaults here: a PATCH changes only what it names. */

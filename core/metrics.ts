@@ -84,7 +84,7 @@ export function createMetrics() {
     }),
     clicks: new Counter({
       name: 'keyrev_clicks_total',
-      help: 'Clicks redirected: recorded, missed (unknown or paused campaign), lost (not spooled)',
+      help: 'Clicks redirected: recorded, missed (unknown or paused campaign), lost (not spooled), repeat (an ad click already recorded under its platform click id)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),

@@ -73,3 +73,34 @@ export const isoTimestamp = z.iso.datetime();
 /** An ISO 4217 currency code as networks and operators write it; kept in upper case. */
 export const currencyPattern = /^[A-Za-z]{3}$/;
 export const currencyCode = z.string().regex(currencyPattern, 'must be an ISO 4217 code such as USD').toUpperCase();
+
+const hostLabel = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * A host name as a browser sends it in an Origin or URL (lower case, punycode for IDN), or
+ * undefined when the text is not a plain host name: no scheme, port, path, wildcard or address.
+ */
+export function normalizeHostName(text: string): string | undefined {
+  const trimmed = text.trim().replace(/\.$/, '');
+  // Anything that would make the parser read a scheme, user, port, path or address out of it.
+  if (trimmed === '' || /[\s/\\:?#@[\]*%]/.test(trimmed) || !URL.canParse(`http://${trimmed}/`)) return undefined;
+  const host = new URL(`http://${trimmed}/`).hostname;
+  const labels = host.split('.');
+  // A registrable name (example.com) or localhost (a page tried out locally), not an IPv4 address.
+  return (labels.length >= 2 || host === 'localhost') && labels.every((l) => hostLabel.test(l)) && !/^\d+$/.test(labels.at(-1)!) ? host : undefined;
+}
+
+/** A host name (see normalizeHostName), stored normalised. */
+export const hostName = z
+  .string()
+  .max(253)
+  .superRefine((value, ctx) => {
+    if (normalizeHostName(value) === undefined) ctx.addIssue({ code: 'custom', message: 'must be a host name such as www.example.com (no scheme, port or path)' });
+  })
+  .overwrite((value) => normalizeHostName(value) ?? value);
+
+/** Whether a host is one of the domains or a subdomain of one (`shop.example.com` is under `example.com`). */
+export function hostUnder(host: string, domains: readonly string[]): boolean {
+  const h = host.toLowerCase();
+  return domains.some((d) => h === d || (h.length > d.length && h.endsWith(d) && h[h.length - d.length - 1] === '.'));
+}

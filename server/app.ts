@@ -8,6 +8,7 @@ import { analyticsPlugin } from '../analytics/index.js';
 import type { Config } from '../core/config.js';
 import { clicksPlugin } from '../ingest/clicks/index.js';
 import { postbacksPlugin } from '../ingest/postbacks/index.js';
+import { searchPlugin } from '../search/index.js';
 import { spoolPlugin, type IngestPipeline } from '../ingest/spool/index.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { clientErrorAnswer, routerRefusal } from './error-handler.js';
@@ -18,10 +19,12 @@ import { platformPlugin } from './platform.js';
 const webDist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
 
 /**
- * The click redirect and the postback paths get no security headers (server/platform.ts): they
- * answer machines and redirects, show no page that could run a script, and are the hottest routes.
+ * The click redirect, the landing-page script and its visits, and the postback paths get no
+ * security headers (server/platform.ts): they answer machines, redirects and other sites' pages
+ * (a same-origin resource policy would block the script there), show no page that could run a
+ * script, and are the hottest routes.
  */
-const bareRoute = (url: string) => url.startsWith('/c/') || url.startsWith('/postback');
+const bareRoute = (url: string) => url.startsWith('/c/') || url.startsWith('/lp') || url.startsWith('/postback');
 
 /** What tests and benches reach through `app.keyrev`. */
 export interface KeyrevHandle {
@@ -72,6 +75,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(adminPlugin, { ...config, adminKey: opts.adminKey });
   await app.register(spoolPlugin, config);
   await app.register(clicksPlugin, config);
+  await app.register(searchPlugin, config);
   await app.register(postbacksPlugin, config);
   await app.register(analyticsPlugin, config);
   await app.register(healthRoute);

@@ -18,6 +18,8 @@ const clickHelp = [
   (Object.keys(clickParamAliases) as ClickField[]).map((column) => `- ${column}: ${list(clickParamAliases[column])}`).join('\n'),
   "`cost` (`0.35` or `0,35`) is the click's cost; without it the campaign's `costModel` applies. Every other parameter is kept with the click (`extra`) and is a macro by its own name. " +
     'Query strings use form encoding: `+` is a space, a literal plus is `%2B`.',
+  "Search ads (tracking template `...&gclid={gclid}&lpurl={lpurl}`): an `lpurl` whose host is one of the campaign's `landingDomains` (or under one) is where the answer sends the visitor, unchanged, instead of the offer; " +
+    'an `lpurl` to any other host is ignored (never an open redirect). An ad click whose platform click id (`gclid`, `msclkid`, `wbraid`, `gbraid`) was recorded within the hour, by the tracking template or the landing-page script, records nothing new: the answer carries that click\'s id.',
   `Offer URL macros: ${list([...offerMacros].map((m) => `{${m}}`))}, and \`{name}\` for any other parameter of the link; each value is URL-encoded once.`,
 ].join('\n\n');
 
@@ -53,7 +55,7 @@ export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics:
         referrer: req.headers.referer ?? '',
         countryHint: countryHeader === undefined ? undefined : headerValue(req.headers[countryHeader]),
       });
-      metrics.clicks.inc({ result: !outcome.durable ? 'lost' : outcome.missed ? 'missed' : 'recorded' });
+      metrics.clicks.inc({ result: !outcome.durable ? 'lost' : outcome.missed ? 'missed' : outcome.repeat ? 'repeat' : 'recorded' });
       reply.header('x-keyrev-click-id', outcome.clickId).header('cache-control', 'no-store');
       if (!outcome.location) {
         return reply.status(404).type('text/plain; charset=utf-8').send('This link is not active.\n');

@@ -1,7 +1,8 @@
 import type { Campaign } from '../../admin/index.js';
 import type { ClickIdGenerator } from '../../core/click-id.js';
+import { platformIdOfQuery, type PlatformClicks } from '../../core/platform-clicks.js';
 import { isUnfilledMacro } from '../../core/query-string.js';
-import { normalizeHttpUrl } from '../../core/schemas.js';
+import { hostUnder, normalizeHttpUrl } from '../../core/schemas.js';
 import { clickParamAliases, maxFieldLength, parseDecimal, type ClickField } from './click-params.js';
 import { clickCost, defaultMaxLinkCost, recordLimits, type ClickRecord } from './click-record.js';
 import { clickQueryLimits } from './click-rows.js';
@@ -28,6 +29,8 @@ export interface ClickOutcome {
   missed: boolean;
   /** The click is on disk (false: the spool refused it, the loss is counted). */
   durable: boolean;
+  /** Nothing was recorded: the ad click's platform id was recorded lately (clickId is that click's). */
+  repeat: boolean;
 }
 
 export interface ClickTrackerDeps {
@@ -37,6 +40,7 @@ export interface ClickTrackerDeps {
   /** The visitor's country, for offer URLs that use {country}; only asked when they do. */
   countryOf(ip: string, countryHint: string | undefined): string;
   fallbackUrl: string | undefined;
+  platformClicks: Pick<PlatformClicks, 'recent' | 'remember'>;
 }
 
 /** Macro name -> the parameter names of its column (`{matchtype}` is the match_type column). */
@@ -64,10 +68,23 @@ const isData = (value: string) => value !== '' && !isUnfilledMacro(value);
 export class ClickTracker {
   constructor(private readonly deps: ClickTrackerDeps) {}
 
-  async track(req: ClickRequest): Promise<ClickOutcome> {
+  /**
+   * Records a click and decides where the visitor goes. `landing: 'lpurl'` (the tracking link):
+   * an `lpurl` parameter to one of the campaign's landing domains is where the visitor goes (a
+   * search ad's tracking template). `landing: 'page'` (the landing-page script): the visitor is on
+   * the page already; nothing is sent anywhere. Either way an ad click whose platform click id
+   * this process recorded lately is that click again, not a new one.
+   */
+  async track(req: ClickRequest, landing: 'lpurl' | 'page' = 'lpurl'): Promise<ClickOutcome> {
     const d = this.deps;
     const found = d.findCampaign(req.campaignId);
     const campaign = found?.status === 'active' ? found : undefined;
+    const platformId = campaign ? platformIdOfQuery(req.rawQuery, clickQueryLimits) : undefined;
+    const lpurl = landing === 'lpurl' && campaign && campaign.landingDomains.length > 0 ? landingUrl(req.rawQuery, campaign.landingDomains) : undefined;
+    if (platformId !== undefined && (lpurl !== undefined || landing === 'page')) {
+      const known = d.platformClicks.recent(platformId);
+      if (known !== undefined) return { location: lpurl, clickId: known.toString(), missed: false, durable: true, repeat: true };
+    }
     const { id, ms } = d.ids.next();
     const clickId = id.toString();
     const modelCost = costFromModel(campaign);
@@ -75,9 +92,9 @@ export class ClickTracker {
     // Where the visitor goes is decided before the record is written: an offer URL that cannot be
     // sent makes the click a miss (the visitor goes to a fallback), like a paused campaign.
     const values = this.macroValues(clickId, modelCost, maxLinkCost, found, req);
-    const offer = campaign && sendable(fillMacros(campaign.offerUrl, values, offerMacros));
-    const location = offer ?? fill(found?.fallbackUrl, values) ?? fill(d.fallbackUrl, values);
-    const missed = offer === undefined;
+    const offer = landing === 'page' ? undefined : (lpurl ?? (campaign && sendable(fillMacros(campaign.offerUrl, values, offerMacros))));
+    const location = landing === 'page' ? undefined : (offer ?? fill(found?.fallbackUrl, values) ?? fill(d.fallbackUrl, values));
+    const missed = landing === 'page' ? !campaign : offer === undefined;
     const record: ClickRecord = {
       id: clickId,
       ts: ms,
@@ -94,7 +111,8 @@ export class ClickTracker {
       ...(req.countryHint === undefined ? {} : { countryHint: req.countryHint }),
     };
     const durable = await d.spool.append(`${JSON.stringify(record)}\n`);
-    return { location, clickId, missed, durable };
+    if (durable && platformId !== undefined) d.platformClicks.remember(platformId, id);
+    return { location, clickId, missed, durable, repeat: false };
   }
 
   /**
@@ -145,6 +163,32 @@ function sendable(url: string): string | undefined {
   if (headerReady.test(url)) return url;
   const normalized = normalizeHttpUrl(url);
   return 'url' in normalized ? normalized.url : undefined;
+}
+
+const lpurlNames: ReadonlySet<string> = new Set(['lpurl']);
+/** `{lpurl}` escaped twice (a tracking template that escapes the value again, `{escapedlpurl}`). */
+const escapedTwice = /^https?%3a/i;
+
+/**
+ * The tracking template's landing page (`lpurl`, the final URL the platform passes), when it is
+ * an http(s) URL on one of the campaign's landing domains; anything else is never a place keyrev
+ * sends a visitor to (no open redirect), and the click goes to the offer as without it.
+ */
+export function landingUrl(rawQuery: string, landingDomains: readonly string[]): string | undefined {
+  if (!rawQuery.includes('lpurl=')) return undefined;
+  let value = findParam(rawQuery, lpurlNames, clickQueryLimits, true);
+  if (value === undefined || value === '') return undefined;
+  if (escapedTwice.test(value)) {
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      return undefined;
+    }
+  }
+  const checked = normalizeHttpUrl(value);
+  if (!('url' in checked) || !URL.canParse(checked.url)) return undefined;
+  // normalizeHttpUrl keeps {macros}: an lpurl is the platform's, no macro of keyrev is filled in it.
+  return hostUnder(new URL(checked.url).hostname, landingDomains) ? sendable(checked.url) : undefined;
 }
 
 function costFromModel(campaign: Campaign | undefined): string {

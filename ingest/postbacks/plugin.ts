@@ -86,6 +86,7 @@ export const postbacksPlugin = fp<PostbacksOptions>(
       ids: new ClickIdGenerator(config.nodeId),
       ledger,
       lookups: new ConversionLookups(ledger, (clickIds) => findConversionStates(warehouse, clickIds), () => metrics.ledgerLookups.inc()),
+      platformClicks: app.platformClicks,
       rates: app.rates,
       spool: postbacks.spool,
       log,
@@ -100,5 +101,5 @@ export const postbacksPlugin = fp<PostbacksOptions>(
     await app.register(networkRoute, { networks: new Networks(networkStore), auth: app.auth });
     await app.register(postbackLogRoute, { log, auth: app.auth });
   },
-  { name: 'keyrev-postbacks', dependencies: ['keyrev-platform', 'keyrev-admin', 'keyrev-spool'] },
+  { name: 'keyrev-postbacks', dependencies: ['keyrev-platform', 'keyrev-admin', 'keyrev-spool', 'keyrev-clicks'] },
 );

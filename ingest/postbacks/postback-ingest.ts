@@ -9,12 +9,16 @@ import { conversionKey, type ConversionLedger, type Decision } from './conversio
 import type { ConversionLookups } from './conversion-lookups.js';
 import type { LogShare, PostbackLog } from './postback-log.js';
 import { postbackLine } from './postback-row.js';
-import { readPostback, type PostbackFields } from './postback-params.js';
+import { preview, readPostback, refuse, type PostbackFields } from './postback-params.js';
+import { platformIdOfParams, type PlatformClicks } from '../../core/platform-clicks.js';
 
 export type Accepted = { outcome: Outcome; postbackId: string; durable: boolean };
 
 /** A postback's fields as read, with the account currency filled in and its conversion's key. */
 type Postback = PostbackFields & { key: string; clickMs: number };
+
+/** A postback that names its click only by an ad platform's click id this process does not remember: ClickHouse is asked. */
+type NeedsClick = { platformId: string };
 
 /** A postback decided from memory: its spool line, and the decision to take back if the line is lost. */
 interface Decided {
@@ -36,6 +40,7 @@ export interface PostbackDeps {
   ids: ClickIdGenerator;
   ledger: ConversionLedger;
   lookups: ConversionLookups;
+  platformClicks: Pick<PlatformClicks, 'recent' | 'find'>;
   rates: RevenueRates;
   spool: { append(lines: string, records?: number): Promise<boolean> };
   log: PostbackLog;
@@ -55,7 +60,8 @@ export class PostbackIngest {
 
   /** One postback's parameters from an authorized caller; resolves once it is durable. */
   async accept(caller: Caller, params: ReadonlyMap<string, string>, source: string): Promise<Accepted | KeyrevError> {
-    const fields = this.read(caller, params, source);
+    const read = this.read(caller, params, source);
+    const fields = 'platformId' in read ? await this.readByPlatformId(caller, params, source, read.platformId) : read;
     return isKeyrevError(fields) ? fields : this.acceptFields(caller, fields);
   }
 
@@ -76,9 +82,12 @@ export class PostbackIngest {
       const fields = this.read(caller, params, source, share);
       if (isKeyrevError(fields)) {
         answers.push(fields);
+      } else if ('platformId' in fields) {
+        const found = this.readByPlatformId(caller, params, source, fields.platformId, share);
+        answers.push(found.then((f): Promise<Accepted | KeyrevError> | KeyrevError => (isKeyrevError(f) ? f : this.acceptFields(caller, f))).catch(() => unrecorded('its click')));
       } else if (!this.deps.ledger.knows(fields.key, fields.clickMs)) {
         // Only the lookup can fail (WarehouseError); the other lines of the batch stand.
-        answers.push(this.acceptFields(caller, fields).catch(() => new KeyrevError('KR_WAREHOUSE_UNAVAILABLE', 'ClickHouse could not be asked about this older conversion', 'unrecorded')));
+        answers.push(this.acceptFields(caller, fields).catch(() => unrecorded('this older conversion')));
       } else {
         places.push(answers.length);
         answers.push(undefined as never); // its place, answered once the batch's append is done
@@ -94,18 +103,46 @@ export class PostbackIngest {
   }
 
   /**
-   * Reads a postback's fields; a refusal or warning is logged and counted here. A bulk stream's
-   * entries past its share of the log are only counted (the plugin's `refused` would log them).
+   * Reads a postback's fields; a refusal or warning is logged and counted here. A postback naming
+   * its click only by a platform click id this process does not remember needs ClickHouse first.
    */
-  private read(caller: Caller, params: ReadonlyMap<string, string>, source: string, share?: LogShare): Postback | KeyrevError {
+  private read(caller: Caller, params: ReadonlyMap<string, string>, source: string, share?: LogShare, platformClick?: bigint): Postback | KeyrevError | NeedsClick {
+    const d = this.deps;
+    let fields = readPostback(params, caller.network, platformClick);
+    if (isKeyrevError(fields) && fields.reason === 'missing_click_id') {
+      const platformId = platformIdOfParams(params);
+      const known = platformId === undefined ? undefined : d.platformClicks.recent(platformId);
+      if (platformId !== undefined && known === undefined) return { platformId };
+      if (known !== undefined) fields = readPostback(params, caller.network, known);
+    }
+    return isKeyrevError(fields) ? this.refusal(fields, caller, source, share) : this.withKey(fields, caller, source, share);
+  }
+
+  /** A postback that names its click by an ad platform's click id only: read with the click ClickHouse has for it, or refused. */
+  private async readByPlatformId(caller: Caller, params: ReadonlyMap<string, string>, source: string, platformId: string, share?: LogShare): Promise<Postback | KeyrevError> {
+    const clickId = (await this.deps.platformClicks.find([platformId])).get(platformId);
+    if (clickId === undefined) {
+      const refusal = refuse('KR_NOT_FOUND', 'unknown_platform_click', `no click with the ad platform's click id ${preview(platformId)}`);
+      return this.refusal(refusal, caller, source, share);
+    }
+    const fields = this.read(caller, params, source, share, clickId);
+    // read() asks for no lookup once it has a click.
+    return 'platformId' in fields ? this.refusal(refuse('KR_BAD_REQUEST', 'missing_click_id', 'missing click id'), caller, source, share) : fields;
+  }
+
+  /** Logs and counts a refusal; a bulk stream's refusals past its share of the log are only counted. */
+  private refusal(refused: KeyrevError, caller: Caller, source: string, share: LogShare | undefined): KeyrevError {
     const d = this.deps;
     const slug = caller.network?.slug ?? '';
-    const fields = readPostback(params, caller.network);
-    if (isKeyrevError(fields)) {
-      if (!share || share.admit(d.log, slug, caller.ip, source)) return d.refused(fields, slug, caller.ip, source);
-      d.metrics.postbackRefusals.inc({ reason: fields.reason ?? fields.code });
-      return fields;
-    }
+    if (!share || share.admit(d.log, slug, caller.ip, source)) return d.refused(refused, slug, caller.ip, source);
+    d.metrics.postbackRefusals.inc({ reason: refused.reason ?? refused.code });
+    return refused;
+  }
+
+  /** The fields with the account currency filled in and the conversion's key; a missing exchange rate is a warning. */
+  private withKey(fields: PostbackFields, caller: Caller, source: string, share: LogShare | undefined): Postback {
+    const d = this.deps;
+    const slug = caller.network?.slug ?? '';
     const currency = fields.currency || d.rates.accountCurrency;
     if (!d.rates.has(currency)) {
       if (!share || share.admit(d.log, slug, caller.ip, source)) {
@@ -193,6 +230,10 @@ export class PostbackIngest {
     if (durable && this.deps.events.has('conversion')) for (const d of decided) this.deps.events.emit('conversion', conversionEvent(d, network));
     return decided.map(({ decision, id }) => ({ outcome: decision.outcome, postbackId: id.toString(), durable }));
   }
+}
+
+function unrecorded(what: string): KeyrevError {
+  return new KeyrevError('KR_WAREHOUSE_UNAVAILABLE', `ClickHouse could not be asked about ${what}`, 'unrecorded');
 }
 
 function conversionEvent({ fields, decision, id, ms }: Decided, network: string): ConversionEvent {

@@ -48,6 +48,7 @@ export const postbackLimits = { txid: 256, type: 64, storedParams: 50, storedVal
 
 export type RefusalReason =
   | 'missing_click_id'
+  | 'unknown_platform_click'
   | 'bad_click_id'
   | 'bad_amount'
   | 'negative_amount'
@@ -103,8 +104,10 @@ const found = {
  * in lower case) with the network's names and status codes. A value that is an unfilled macro
  * counts as absent: `payout={payout}` is no payout, not a bad one. Each field takes the value of
  * its first-ranked name present; parameters are walked once (this runs for every NDJSON line).
+ * `platformClick`: the click its gclid (msclkid, wbraid, gbraid) names, used when it names no
+ * keyrev click id (a network that only passes the ad platform's id through).
  */
-export function readPostback(params: ReadonlyMap<string, string>, network: Network | undefined): PostbackFields | KeyrevError {
+export function readPostback(params: ReadonlyMap<string, string>, network: Network | undefined, platformClick?: bigint): PostbackFields | KeyrevError {
   const index = network ? indexOf(network) : defaultIndex;
   const { value, rank, from, keys } = found;
   value.fill(undefined);
@@ -130,9 +133,9 @@ export function readPostback(params: ReadonlyMap<string, string>, network: Netwo
   });
 
   const rawClickId = value[slot.clickId];
-  if (rawClickId === undefined) return refuse('KR_BAD_REQUEST', 'missing_click_id', 'missing click id');
-  const clickId = parseClickId(rawClickId);
-  if (clickId === undefined) return refuse('KR_BAD_REQUEST', 'bad_click_id', `bad click id: ${preview(rawClickId)}`);
+  if (rawClickId === undefined && platformClick === undefined) return refuse('KR_BAD_REQUEST', 'missing_click_id', 'missing click id');
+  const clickId = rawClickId === undefined ? platformClick : parseClickId(rawClickId);
+  if (clickId === undefined) return refuse('KR_BAD_REQUEST', 'bad_click_id', `bad click id: ${preview(rawClickId!)}`);
 
   const rawAmount = value[slot.amount];
   const amountMicros = rawAmount === undefined ? undefined : parseAmount(rawAmount);
@@ -215,6 +218,6 @@ function statusOf(raw: string, network: Network | undefined): ConversionStatus |
 }
 
 /** Enough of a bad value to recognise it in a one-line reason, never a whole payload. */
-function preview(value: string): string {
+export function preview(value: string): string {
   return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 }

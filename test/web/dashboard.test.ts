@@ -54,13 +54,16 @@ describe.skipIf(Boolean(missing))(`dashboard in Chromium${missing ? ` (skipped: 
     await page.fill('#campaign-form [name=name]', 'Trail shoes');
     await page.fill('#campaign-form [name=offerUrl]', 'https://shop.example/?subid={clickid}&kw={keyword}');
     await page.click('#campaign-form button');
-    await expect.poll(() => page.textContent('#campaign-list')).toContain('Trail shoes');
+    await expect.poll(() => page.textContent('#campaign-list'), { timeout: 10_000 }).toContain('Trail shoes');
     const id = await page.getAttribute('#campaign-list li', 'data-id');
     expect(id).toMatch(/^[0-9a-z]{10}$/);
     const link = await page.textContent('#link-output');
     expect(link).toBe(`${base}/c/${id}?kw={keyword}&ad={creative}&adgroup={adgroupid}&matchtype={matchtype}&network={network}&device={device}&gclid={gclid}&utm_source=google&utm_medium=cpc`);
     await page.selectOption('#link-platform', 'microsoft');
     expect(await page.textContent('#link-output')).toContain('msclkid={msclkid}');
+    // Without landing domains there is no tracking template to give: the page says what is missing.
+    expect(await page.isVisible('#link-hint')).toBe(true);
+    expect(await page.isVisible('#link-test')).toBe(false);
   });
 
   it("lists the API's dimensions in the group-by select, keyword first selected", async () => {
@@ -125,5 +128,28 @@ describe.skipIf(Boolean(missing))(`dashboard in Chromium${missing ? ` (skipped: 
     expect(await page.getAttribute('.exports a[data-format=csv][data-report=grouped]', 'href')).toContain('&groupBy=campaign&');
     fs.mkdirSync(path.join(repoRoot, 'test-results'), { recursive: true });
     await page.screenshot({ path: path.join(repoRoot, 'test-results/dashboard.png'), fullPage: true });
+  });
+
+  it('gives a campaign with landing domains the tracking template, final URL suffix, script tag and a test click', async () => {
+    await page.fill('#campaign-form [name=name]', 'Search shoes');
+    await page.fill('#campaign-form [name=offerUrl]', 'https://shop.example/?subid={clickid}');
+    await page.fill('#campaign-form [name=landingDomains]', 'Shoes.example, www.shoes.example');
+    await page.click('#campaign-form button');
+    await expect.poll(() => page.textContent('#campaign-list'), { timeout: 10_000 }).toContain('Search shoes');
+    const id = await page.getAttribute('#campaign-list li:has-text("Search shoes")', 'data-id');
+    expect((await t.app.inject({ method: 'GET', url: `/api/campaigns/${id}`, headers: adminAuth })).json().landingDomains).toEqual(['shoes.example', 'www.shoes.example']);
+    await page.selectOption('#link-campaign', id!);
+    await page.selectOption('#link-platform', 'google');
+    expect(await page.textContent('#link-output')).toBe(
+      `${base}/c/${id}?kw={keyword}&ad={creative}&adgroup={adgroupid}&matchtype={matchtype}&network={network}&device={device}&gclid={gclid}&utm_source=google&utm_medium=cpc&lpurl={lpurl}`,
+    );
+    expect(await page.textContent('#link-suffix')).toBe('kw={keyword}&ad={creative}&adgroup={adgroupid}&matchtype={matchtype}');
+    expect(await page.textContent('#link-script')).toBe(`<script src="${base}/lp.js" data-campaign="${id}" async></script>`);
+    expect(await page.isVisible('#link-hint')).toBe(false);
+    // The test click is a real tracking template hit: keyrev lands it on the first landing domain.
+    const test = await page.getAttribute('#link-test', 'href');
+    const res = await fetch(test!, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toMatch(/^https:\/\/shoes\.example\/\?gclid=TEST-[0-9a-z]+&kw=test$/);
   });
 });

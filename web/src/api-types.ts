@@ -44,6 +44,10 @@ export interface paths {
                                  * @enum {string}
                                  */
                                 status: "active" | "paused";
+                                /** @default [] */
+                                landingDomains: string[];
+                                /** @default 30 */
+                                attributionDays: number;
                                 id: string;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -85,6 +89,10 @@ export interface paths {
                          * @enum {string}
                          */
                         status?: "active" | "paused";
+                        /** @default [] */
+                        landingDomains?: string[];
+                        /** @default 30 */
+                        attributionDays?: number;
                     };
                 };
             };
@@ -114,6 +122,10 @@ export interface paths {
                              * @enum {string}
                              */
                             status: "active" | "paused";
+                            /** @default [] */
+                            landingDomains: string[];
+                            /** @default 30 */
+                            attributionDays: number;
                             id: string;
                             /** Format: date-time */
                             createdAt: string;
@@ -173,6 +185,10 @@ export interface paths {
                              * @enum {string}
                              */
                             status: "active" | "paused";
+                            /** @default [] */
+                            landingDomains: string[];
+                            /** @default 30 */
+                            attributionDays: number;
                             id: string;
                             /** Format: date-time */
                             createdAt: string;
@@ -229,6 +245,8 @@ export interface paths {
                         fallbackUrl?: string;
                         /** @enum {string} */
                         status?: "active" | "paused";
+                        landingDomains?: string[];
+                        attributionDays?: number;
                     };
                 };
             };
@@ -258,6 +276,10 @@ export interface paths {
                              * @enum {string}
                              */
                             status: "active" | "paused";
+                            /** @default [] */
+                            landingDomains: string[];
+                            /** @default 30 */
+                            attributionDays: number;
                             id: string;
                             /** Format: date-time */
                             createdAt: string;
@@ -500,6 +522,8 @@ export interface paths {
          *
          *     `cost` (`0.35` or `0,35`) is the click's cost; without it the campaign's `costModel` applies. Every other parameter is kept with the click (`extra`) and is a macro by its own name. Query strings use form encoding: `+` is a space, a literal plus is `%2B`.
          *
+         *     Search ads (tracking template `...&gclid={gclid}&lpurl={lpurl}`): an `lpurl` whose host is one of the campaign's `landingDomains` (or under one) is where the answer sends the visitor, unchanged, instead of the offer; an `lpurl` to any other host is ignored (never an open redirect). An ad click whose platform click id (`gclid`, `msclkid`, `wbraid`, `gbraid`) was recorded within the hour, by the tracking template or the landing-page script, records nothing new: the answer carries that click's id.
+         *
          *     Offer URL macros: `{clickid}`, `{campaign}`, `{traffic_source}`, `{country}`, `{cost}`, `{keyword}`, `{ad}`, `{adgroup}`, `{matchtype}`, `{placement}`, `{network}`, `{device}`, `{utm_source}`, `{utm_medium}`, `{utm_campaign}`, `{utm_term}`, `{utm_content}`, `{sub1}`, `{sub2}`, `{sub3}`, `{sub4}`, `{sub5}`, `{sub6}`, `{sub7}`, `{sub8}`, `{sub9}`, `{sub10}`, `{gclid}`, `{msclkid}`, `{fbclid}`, and `{name}` for any other parameter of the link; each value is URL-encoded once.
          */
         get: {
@@ -527,6 +551,125 @@ export interface paths {
         post?: never;
         delete?: never;
         options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lp.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Landing-page script
+         * @description The landing-page script for search ads under parallel tracking (and any redirectless link): `<script src="https://TRACKER/lp.js" data-campaign="CAMPAIGN_ID" async></script>` on a page of the campaign's `landingDomains`. It resolves the visit to a keyrev click (POST /lp/:campaignId), keeps the click id in the page's first-party storage for the campaign's attribution window, replaces `{clickid}` in the page's links (href), form actions and hidden inputs, also those added later, and exposes `window.keyrev.clickId` and the promise `window.keyrev.ready`. Consent: `data-consent="false"` on the tag (or `window.keyrev = {consent: false}` before it) sends and stores nothing until `keyrev.consent(true)`; `keyrev.consent(false)` forgets the stored id. Cached for a day and revalidated by ETag (the version of the script).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/lp/{campaignId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Landing-page visit: resolves it to a click (used by /lp.js)
+         * @description Called by the landing-page script (GET /lp.js) from a page on one of the campaign's `landingDomains`; answers CORS for those origins only. Resolves the visit to a click: the click its `gclid` / `msclkid` / `wbraid` / `gbraid` names when keyrev has recorded one (the tracking template hit it in the background), else a new click from the page's own parameters, read as on the tracking link /c/:campaignId. The body is JSON sent as `text/plain` (a simple CORS request, no preflight). Refused: an Origin or page not on the landing domains (403), an unknown or paused campaign (404), more than the per-address rate (429).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the campaign id of the script tag (data-campaign) */
+                    campaignId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the landing page address, query string included (gclid, msclkid, kw, utm_*, ...) */
+                        url: string;
+                        /**
+                         * @description the page's document.referrer
+                         * @default
+                         */
+                        referrer?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description the keyrev click id of this ad click */
+                            clickId: string;
+                            /** @description how long the page keeps it: the campaign's attribution window */
+                            attributionDays: number;
+                            /** @description true when the click was recorded before (tracking template, earlier visit), false when this visit recorded it */
+                            repeat: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        /** CORS preflight of the landing-page script */
+        options: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description the campaign id of the script tag (data-campaign) */
+                    campaignId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         head?: never;
         patch?: never;
         trace?: never;

@@ -8,6 +8,10 @@ const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) 
 
 let campaigns: Campaign[] = [];
 
+export function findCampaign(id: string): Campaign | undefined {
+  return campaigns.find((c) => c.id === id);
+}
+
 export async function loadCampaigns(): Promise<void> {
   const list = byId<HTMLUListElement>('campaign-list');
   try {
@@ -42,6 +46,10 @@ export function setUpCampaignForm(): void {
     const f = new FormData(form);
     const body: JsonBody<'/api/campaigns', 'post'> = { name: String(f.get('name')), offerUrl: String(f.get('offerUrl')) };
     if (f.get('trafficSource')) body.trafficSource = String(f.get('trafficSource'));
+    const domains = String(f.get('landingDomains') ?? '')
+      .split(/[\s,]+/)
+      .filter((d) => d !== '');
+    if (domains.length > 0) body.landingDomains = domains;
     error.hidden = true;
     try {
       await api('/api/campaigns', { method: 'POST', body: JSON.stringify(body) });

@@ -1,5 +1,5 @@
 import { ApiError, api, apiKey, setApiKey } from './api.js';
-import { loadCampaigns, setUpCampaignForm } from './campaigns-view.js';
+import { findCampaign, loadCampaigns, setUpCampaignForm } from './campaigns-view.js';
 import { setUpLinkBuilder } from './link-builder.js';
 import { loadReport, setUpReport } from './report-view.js';
 
@@ -44,6 +44,6 @@ byId<HTMLFormElement>('key-form').addEventListener('submit', (e) => {
 byId<HTMLInputElement>('api-key').value = apiKey();
 setUpReport();
 setUpCampaignForm();
-setUpLinkBuilder();
+setUpLinkBuilder(findCampaign);
 void showHealth();
 void loadAll();

@@ -1,0 +1,2 @@
+// The search ads module's public surface.
+export { searchPlugin, type SearchOptions } from './plugin.js';
