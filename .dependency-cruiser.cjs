@@ -5,7 +5,7 @@
 // downwards: admin < ingest/spool < ingest/clicks, ingest/postbacks; admin < analytics; the
 // capabilities on top, imported by no other module. With strict layers no folder can sit in an
 // import cycle.
-const capabilities = 'search|outbound|feeds';
+const capabilities = 'search|outbound|feeds|alerts|costs';
 const modules = `^(admin|analytics|ingest/clicks|ingest/postbacks|ingest/spool|${capabilities})/`;
 const keyrevFolders = `core|warehouse|schema|admin|analytics|ingest|server|${capabilities}`;
 const product = `^(${keyrevFolders})/`;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { KeyrevError } from '../core/errors.js';
+import { hasImportedCost } from '../warehouse/cost-store.js';
 import type { QueryParams, StreamFormat, Warehouse } from '../warehouse/warehouse.js';
 import { dimensionNames, dimensions } from './dimensions.js';
 import { buildReportQuery, filterConditions, reportQuery } from './report-query.js';
@@ -39,7 +40,7 @@ export type ExportQuery = z.output<typeof exportQuery>;
  * leading single quote (char(39)), which spreadsheets read as "text". Only String columns are
  * wrapped: a negative amount is a number and stays one. NDJSON, Parquet and Arrow keep raw values.
  */
-const csvText = (column: string) =>
+export const csvText = (column: string) =>
   `if(substring(${column}, 1, 1) IN ('=', '+', '-', '@', char(9), char(13)), concat(char(39), ${column}), ${column})`;
 
 /** The attribution report's output columns, in order; `number` ones are left as they are in CSV. */
@@ -72,7 +73,7 @@ const formatSettings: Record<keyof typeof exportFormats, string[]> = {
  * SQL for an export; ClickHouse writes the file format itself and the rows stream to the client,
  * never held in Node. Arrow is written uncompressed so that apache-arrow in JS reads it.
  */
-export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } {
+export function exportSql(q: ExportQuery, opts: { importedCost?: boolean } = {}): { sql: string; params: QueryParams } {
   // Memory, for an engine that may run inside this process: small Parquet row groups (the writer
   // holds a whole group, 1M rows by default), one reading thread, small blocks and read buffers.
   // Still faster than a client takes the file; measured in bench/attribution.ts.
@@ -90,7 +91,7 @@ export function exportSql(q: ExportQuery): { sql: string; params: QueryParams } 
   // see the stored values (an alias named like a column would stand for it there).
   const outer = (name: string, number: boolean) => (q.format === 'csv' && !number ? `${csvText(name)} AS ${name}` : name);
   if (q.report === 'grouped') {
-    const built = buildReportQuery(q, { noPaging: true });
+    const built = buildReportQuery(q, { noPaging: true, ...opts });
     const columns = [...built.columns.dimensions.map((d) => outer(d, false)), ...built.columns.metrics];
     return { sql: `SELECT ${columns.join(', ')} FROM (${built.sql})${settings}`, params: built.params };
   }
@@ -123,9 +124,9 @@ export function exportFileName(q: ExportQuery): string {
   return `keyrev-${q.report}-${day(q.from)}_${day(q.to)}.${exportFormats[q.format].extension}`;
 }
 
-export function streamExport(wh: Warehouse, q: ExportQuery, signal: AbortSignal): AsyncIterable<Uint8Array> {
-  const { sql, params } = exportSql(q);
-  return wh.stream(sql, params, exportFormats[q.format].format, signal);
+export async function* streamExport(wh: Warehouse, q: ExportQuery, signal: AbortSignal): AsyncIterable<Uint8Array> {
+  const { sql, params } = exportSql(q, { importedCost: q.report === 'grouped' && (await hasImportedCost(wh, { ...rangeBoundsSql, params: rangeParams(q) })) });
+  yield* wh.stream(sql, params, exportFormats[q.format].format, signal);
 }
 
 

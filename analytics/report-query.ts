@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { fail } from '../core/errors.js';
+import { importedCostSql } from '../warehouse/cost-store.js';
 import type { QueryParams } from '../warehouse/warehouse.js';
 import { dimensionNames, dimensions, rollups, type Dimension } from './dimensions.js';
 import { baseSums, conversionSumSql, metricNames, metrics, type BaseSum, type Metric } from './report-metrics.js';
@@ -107,6 +108,15 @@ const rollupSource = (name: string, grain: (typeof rollups)[number]['grain']): S
   },
 });
 
+/**
+ * Imported ad spend (POST /api/costs) replaces the click costs of its campaigns and days: rows
+ * from the raw clicks and the uploaded rows that correct the `cost` sum of any source
+ * (warehouse/cost-store.ts says how the spend is spread). Campaigns and days without imported
+ * spend keep their clicks' own cost (the link's `cost=` or the campaign's cost model).
+ */
+const importedCost: Pick<Source, 'sums' | 'bound'> = { bound: raw.bound, sums: { ...raw.sums, cost: 'sum(cost_delta)' } };
+const clickColumns = [...new Set(Object.values(dimensions))];
+
 /** A range that starts or ends inside a rollup's bucket is read from the raw tables. */
 const onQuarterHour = (t: string) => t.length === 10 || /[T ]\d{2}:(?:00|15|30|45)(?::00(?:\.0+)?)?$/.test(t);
 const onDay = (t: string) => t.length === 10 || /[T ]00:00(?::00(?:\.0+)?)?$/.test(t);
@@ -138,9 +148,10 @@ export interface BuiltQuery {
  */
 export function buildReportQuery(
   q: ReportQuery,
-  opts: { time?: ReportQuery['interval']; totals?: boolean; noPaging?: boolean; rawTables?: boolean } = {},
+  opts: { time?: ReportQuery['interval']; totals?: boolean; noPaging?: boolean; rawTables?: boolean; importedCost?: boolean } = {},
 ): BuiltQuery {
   // rawTables: the same numbers from the raw tables, for checking rollups against them.
+  // importedCost: imported ad spend is in force (hasImportedCost), so the cost correction is added.
   const source = opts.rawTables ? raw : pickSource(q, opts.time);
   const dims = opts.totals ? [] : q.groupBy;
   const params: Record<string, string | number | string[]> = { ...rangeParams(q), limit: q.limit, offset: q.offset };
@@ -151,18 +162,18 @@ export function buildReportQuery(
       ? `formatDateTime(toStartOfHour(${column}, {tz:String}), '%Y-%m-%dT%H:00', {tz:String})`
       : `formatDateTime(toStartOfDay(${column}, {tz:String}), '%Y-%m-%d', {tz:String})`;
 
-  const part = (table: string, time: string, own: (s: BaseSum) => boolean) => {
+  const part = (table: string, time: string, own: (s: BaseSum) => boolean, reader: Pick<Source, 'sums' | 'bound'> = source) => {
     const selects = [
       ...(opts.time && !opts.totals ? [`${timeExpr(time)} AS d_time`] : []),
       ...dims.map((d) => `${dimensions[d]} AS d_${d}`),
       ...baseSums.map((s) => {
-        const value = own(s) ? source.sums[s] : '0';
+        const value = own(s) ? reader.sums[s] : '0';
         return moneySums.has(s) ? `toDecimal128(${value}, 6) AS p_${s}` : `toInt64(${value}) AS p_${s}`;
       }),
     ];
     const groupKeys = [...(opts.time && !opts.totals ? ['d_time'] : []), ...dims.map((d) => `d_${d}`)];
     return `SELECT ${selects.join(', ')} FROM ${table}
-        WHERE ${time} >= ${source.bound(rangeBoundsSql.from)} AND ${time} < ${source.bound(rangeBoundsSql.to)}${filterSql}
+        WHERE ${time} >= ${reader.bound(rangeBoundsSql.from)} AND ${time} < ${reader.bound(rangeBoundsSql.to)}${filterSql}
         ${groupKeys.length > 0 ? `GROUP BY ${groupKeys.join(', ')}` : ''}`;
   };
 
@@ -175,6 +186,7 @@ export function buildReportQuery(
         ${part(source.clickTable, source.clickTime, (s) => clickSums.has(s))}
         UNION ALL
         ${part(source.convTable, source.convTime[q.basis], (s) => !clickSums.has(s))}
+        ${opts.importedCost ? `UNION ALL ${part(`(${importedCostSql(clickColumns, rangeBoundsSql.from, rangeBoundsSql.to)})`, 'ts', (s) => s === 'cost', importedCost)}` : ''}
     )
     ${outDims.length > 0 ? `GROUP BY ${outDims.map((d) => `d_${d}`).join(', ')}` : ''}
     ${order.length > 0 ? `ORDER BY ${order.join(', ')}` : ''}

@@ -1,5 +1,7 @@
+import { hasImportedCost } from '../warehouse/cost-store.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { buildReportQuery, toReportRow, type ReportQuery } from './report-query.js';
+import { rangeBoundsSql, rangeParams } from './time-range.js';
 
 export type ReportRow = Record<string, string | number | null>;
 
@@ -12,8 +14,9 @@ export interface Report {
 
 /** A grouped report (or, with `time`, a time series) and its totals, from the same query builder. */
 export async function runReport(wh: Warehouse, q: ReportQuery, time?: ReportQuery['interval']): Promise<Report> {
-  const page = buildReportQuery(q, time ? { time } : {});
-  const total = buildReportQuery(q, { totals: true });
+  const importedCost = await hasImportedCost(wh, { ...rangeBoundsSql, params: rangeParams(q) });
+  const page = buildReportQuery(q, time ? { time, importedCost } : { importedCost });
+  const total = buildReportQuery(q, { totals: true, importedCost });
   const [rows, totals] = await Promise.all([wh.query<Record<string, unknown>>(page.sql, page.params), wh.query<Record<string, unknown>>(total.sql, total.params)]);
   return {
     rows: rows.map((r) => toReportRow(r, page.columns)),

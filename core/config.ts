@@ -56,6 +56,9 @@ const envSchema = z.object({
   KEYREV_METRICS_AUTH: z.enum(['on', 'off']).default('off'),
   KEYREV_MAX_CONCURRENT_EXPORTS: z.coerce.number().int().min(1).max(1000).default(2),
   KEYREV_EXPORT_MIN_FREE_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
+  KEYREV_ALERT_CHECK_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
+  KEYREV_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example:587' }).optional(),
+  KEYREV_OUTBOUND_ALLOW: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
 });
 
 /** The name of every environment variable keyrev reads (the README's Configuration table lists each). */
@@ -96,6 +99,9 @@ const configSchema = envSchema.transform((e) => ({
   metricsAuth: e.KEYREV_METRICS_AUTH === 'on',
   maxConcurrentExports: e.KEYREV_MAX_CONCURRENT_EXPORTS,
   exportMinFreeBytes: e.KEYREV_EXPORT_MIN_FREE_BYTES,
+  alertCheckMs: e.KEYREV_ALERT_CHECK_MS,
+  smtpUrl: e.KEYREV_SMTP_URL,
+  outboundAllow: e.KEYREV_OUTBOUND_ALLOW,
 }));
 
 export type Config = z.output<typeof configSchema>;

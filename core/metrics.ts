@@ -106,12 +106,17 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    outboundDeliveries: new Counter({ name: 'keyrev_outbound_deliveries_total', help: 'Outgoing postback attempts, by result: delivered, retry (tried again later), failed (given up), refused (destination refused by the SSRF guard)', labelNames: ['result'] as const, registers: [registry] }),
+    outboundQueueDepth: new Gauge({ name: 'keyrev_outbound_queue_depth', help: 'Outgoing postback deliveries pending or waiting for a retry (seen by the process running the cluster jobs)', registers: [registry] }),
+    outboundOldestPendingSeconds: new Gauge({ name: 'keyrev_outbound_oldest_pending_seconds', help: 'Age of the oldest outgoing postback delivery not yet delivered or failed (0: none)', registers: [registry] }),
     rejects: new Counter({
       name: 'keyrev_rejects_total',
       help: 'Requests refused, by error code (every code but KR_INTERNAL, a bug, which is logged instead)',
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    alerts: new Counter({ name: 'keyrev_alerts_total', help: 'Alerts raised, by event (alert, recovery)', labelNames: ['event'] as const, registers: [registry] }),
+    alertDeliveries: new Counter({ name: 'keyrev_alert_deliveries_total', help: 'Alert messages sent to channels (after retries), by channel type and result (ok, failed)', labelNames: ['type', 'result'] as const, registers: [registry] }),
   };
 }
 

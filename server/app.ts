@@ -4,11 +4,15 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { adminPlugin } from '../admin/index.js';
+import { alertsPlugin } from '../alerts/index.js';
 import { analyticsPlugin } from '../analytics/index.js';
 import type { Config } from '../core/config.js';
+import { costsPlugin } from '../costs/index.js';
+import { feedsPlugin } from '../feeds/index.js';
 import { clicksPlugin } from '../ingest/clicks/index.js';
 import { postbacksPlugin } from '../ingest/postbacks/index.js';
 import { searchPlugin } from '../search/index.js';
+import { outboundPlugin } from '../outbound/index.js';
 import { spoolPlugin, type IngestPipeline } from '../ingest/spool/index.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 import { clientErrorAnswer, routerRefusal } from './error-handler.js';
@@ -78,6 +82,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(searchPlugin, config);
   await app.register(postbacksPlugin, config);
   await app.register(analyticsPlugin, config);
+  await app.register(alertsPlugin, config);
+  await app.register(feedsPlugin, config);
+  await app.register(costsPlugin, config);
+  await app.register(outboundPlugin, config);
   await app.register(healthRoute);
   await app.register(metricsRoute, { requireKey: config.metricsAuth });
   if (fs.existsSync(path.join(webDist, 'index.html'))) {

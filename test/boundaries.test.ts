@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/process.js';
 import { tempDir } from './helpers/temp.js';
 
-const sourceFolders = ['core', 'warehouse', 'schema', 'admin', 'analytics', 'ingest', 'search', 'outbound', 'feeds', 'server', 'web'];
+const sourceFolders = ['core', 'warehouse', 'schema', 'admin', 'analytics', 'ingest', 'search', 'outbound', 'feeds', 'alerts', 'costs', 'server', 'web'];
 
 async function cruiseIn(baseDir: string, withTsConfig: boolean): Promise<ICruiseResult> {
   const options = await extractDepcruiseOptions(path.join(repoRoot, '.dependency-cruiser.cjs'));

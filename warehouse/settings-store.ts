@@ -7,7 +7,7 @@ import type { Warehouse } from './warehouse.js';
  * from a request. The first six were tables of their own before 008 and keep those names, which
  * 008 copied as their kind.
  */
-export const settingsKinds = ['campaigns', 'networks', 'postback_rules', 'alert_rules', 'api_keys', 'account_settings'] as const;
+export const settingsKinds = ['campaigns', 'networks', 'postback_rules', 'alert_rules', 'api_keys', 'account_settings', 'alert_channels', 'feeds'] as const;
 export type SettingsKind = (typeof settingsKinds)[number];
 
 let lastVersion = 0n;

@@ -1835,6 +1835,1602 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/alert-channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alert channels, secrets masked */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            channels: ({
+                                /** @enum {string} */
+                                type: "webhook";
+                                name: string;
+                                url: string;
+                                /** @enum {string} */
+                                method: "POST" | "GET";
+                                headers: {
+                                    [key: string]: string;
+                                };
+                                body?: string;
+                                id: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            } | {
+                                /** @enum {string} */
+                                type: "slack";
+                                name: string;
+                                webhookUrl: string;
+                                apiBase?: string;
+                                id: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            } | {
+                                /** @enum {string} */
+                                type: "telegram";
+                                name: string;
+                                botToken: string;
+                                chatId: string;
+                                apiBase?: string;
+                                id: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            } | {
+                                /** @enum {string} */
+                                type: "twilio-sms";
+                                name: string;
+                                accountSid: string;
+                                authToken: string;
+                                from: string;
+                                to: string;
+                                apiBase?: string;
+                                id: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            } | {
+                                /** @enum {string} */
+                                type: "email";
+                                name: string;
+                                to: string;
+                                id: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            })[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create an alert channel: webhook, slack, telegram, twilio-sms or email
+         * @description Built-in channels take an `apiBase` to send through a proxy or to a test receiver. Tokens, passwords, header values and webhook paths are masked when read.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        type: "webhook";
+                        /** @default  */
+                        name?: string;
+                        /** Format: uri */
+                        url: string;
+                        /**
+                         * @default POST
+                         * @enum {string}
+                         */
+                        method?: "POST" | "GET";
+                        /** @default {} */
+                        headers?: {
+                            [key: string]: string;
+                        };
+                        body?: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "slack";
+                        /** @default  */
+                        name?: string;
+                        /** Format: uri */
+                        webhookUrl: string;
+                        /** Format: uri */
+                        apiBase?: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "telegram";
+                        /** @default  */
+                        name?: string;
+                        botToken: string;
+                        chatId: string;
+                        /** Format: uri */
+                        apiBase?: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "twilio-sms";
+                        /** @default  */
+                        name?: string;
+                        accountSid: string;
+                        authToken: string;
+                        from: string;
+                        to: string;
+                        /** Format: uri */
+                        apiBase?: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "email";
+                        /** @default  */
+                        name?: string;
+                        /** Format: email */
+                        to: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            type: "webhook";
+                            name: string;
+                            url: string;
+                            /** @enum {string} */
+                            method: "POST" | "GET";
+                            headers: {
+                                [key: string]: string;
+                            };
+                            body?: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "slack";
+                            name: string;
+                            webhookUrl: string;
+                            apiBase?: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "telegram";
+                            name: string;
+                            botToken: string;
+                            chatId: string;
+                            apiBase?: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "twilio-sms";
+                            name: string;
+                            accountSid: string;
+                            authToken: string;
+                            from: string;
+                            to: string;
+                            apiBase?: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "email";
+                            name: string;
+                            to: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-channels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alert channel, secrets masked */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            type: "webhook";
+                            name: string;
+                            url: string;
+                            /** @enum {string} */
+                            method: "POST" | "GET";
+                            headers: {
+                                [key: string]: string;
+                            };
+                            body?: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "slack";
+                            name: string;
+                            webhookUrl: string;
+                            apiBase?: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "telegram";
+                            name: string;
+                            botToken: string;
+                            chatId: string;
+                            apiBase?: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "twilio-sms";
+                            name: string;
+                            accountSid: string;
+                            authToken: string;
+                            from: string;
+                            to: string;
+                            apiBase?: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        } | {
+                            /** @enum {string} */
+                            type: "email";
+                            name: string;
+                            to: string;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete an alert channel no rule sends to */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-channels/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test message to a channel
+         * @description Answers with what the channel said (one attempt): `ok`, and the receiver's status or error.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ok: boolean;
+                            attempts: number;
+                            detail: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Alert rules */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rules: {
+                                name: string;
+                                /** @enum {string} */
+                                condition: "no_sales" | "no_conversions" | "clicks_without_conversions" | "revenue_below" | "postback_failures";
+                                campaignId?: string;
+                                source?: string;
+                                keyword?: string;
+                                windowMinutes: number;
+                                threshold?: number;
+                                minClicks?: number;
+                                activeHours?: {
+                                    from: string;
+                                    to: string;
+                                    /** @default UTC */
+                                    tz: string;
+                                };
+                                channels: string[];
+                                /** @default true */
+                                enabled: boolean;
+                                id: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create an alert rule
+         * @description A condition over the last `windowMinutes` (no_sales, no_conversions, clicks_without_conversions, revenue_below, postback_failures), scoped by campaign, source or keyword, checked every KEYREV_ALERT_CHECK_MS; one alert when it starts, one recovery when it ends.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        /** @enum {string} */
+                        condition: "no_sales" | "no_conversions" | "clicks_without_conversions" | "revenue_below" | "postback_failures";
+                        campaignId?: string;
+                        source?: string;
+                        keyword?: string;
+                        windowMinutes: number;
+                        threshold?: number;
+                        minClicks?: number;
+                        activeHours?: {
+                            from: string;
+                            to: string;
+                            /** @default UTC */
+                            tz?: string;
+                        };
+                        channels: string[];
+                        /** @default true */
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            /** @enum {string} */
+                            condition: "no_sales" | "no_conversions" | "clicks_without_conversions" | "revenue_below" | "postback_failures";
+                            campaignId?: string;
+                            source?: string;
+                            keyword?: string;
+                            windowMinutes: number;
+                            threshold?: number;
+                            minClicks?: number;
+                            activeHours?: {
+                                from: string;
+                                to: string;
+                                /** @default UTC */
+                                tz: string;
+                            };
+                            channels: string[];
+                            /** @default true */
+                            enabled: boolean;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alert-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One alert rule */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            /** @enum {string} */
+                            condition: "no_sales" | "no_conversions" | "clicks_without_conversions" | "revenue_below" | "postback_failures";
+                            campaignId?: string;
+                            source?: string;
+                            keyword?: string;
+                            windowMinutes: number;
+                            threshold?: number;
+                            minClicks?: number;
+                            activeHours?: {
+                                from: string;
+                                to: string;
+                                /** @default UTC */
+                                tz: string;
+                            };
+                            channels: string[];
+                            /** @default true */
+                            enabled: boolean;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete an alert rule (an open incident closes without a message) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Alerts that were open between from and to, newest first
+         * @description Each with its rule, state (firing or resolved), times, the figure that tripped it and every channel's delivery outcome for the alert and its recovery. `from`/`to` are ISO 8601 instants or dates (UTC).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            alerts: {
+                                id: string;
+                                ruleId: string;
+                                rule: string;
+                                condition: string;
+                                scope: string;
+                                /** @enum {string} */
+                                state: "firing" | "resolved";
+                                value: number;
+                                figure: string;
+                                startedAt: string;
+                                resolvedAt: string | null;
+                                deliveries: {
+                                    /** @enum {string} */
+                                    event: "alert" | "recovery";
+                                    channelId: string;
+                                    channelType: string;
+                                    ok: boolean;
+                                    attempts: number;
+                                    detail: string;
+                                    sentAt: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/feeds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the conversion feeds */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            feeds: {
+                                id: string;
+                                /** @enum {string} */
+                                platform: "google-ads" | "microsoft-ads";
+                                conversionName: string;
+                                statuses: ("lead" | "sale" | "rebill")[];
+                                days: number;
+                                username: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** @description the file, served with HTTP basic auth (username and password) */
+                                url: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a conversion feed for Google Ads or Microsoft Advertising
+         * @description Answers the feed URL and its basic-auth username and password; the password is shown only here (keyrev keeps its SHA-256).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description google-ads: the Google Ads offline conversion import file; microsoft-ads: the Microsoft Advertising bulk offline-conversion file
+                         * @enum {string}
+                         */
+                        platform: "google-ads" | "microsoft-ads";
+                        /** @description the conversion action's name in Google Ads (or the offline conversion goal's name in Microsoft Advertising), exactly as it is there */
+                        conversionName: string;
+                        /** @description conversions whose latest status is one of these are listed (default sale); rejected and charged-back conversions never are */
+                        statuses?: ("lead" | "sale" | "rebill")[];
+                        /**
+                         * @description clicks of the last this many days are covered (default 30, at most 90)
+                         * @default 30
+                         */
+                        days?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @enum {string} */
+                            platform: "google-ads" | "microsoft-ads";
+                            conversionName: string;
+                            statuses: ("lead" | "sale" | "rebill")[];
+                            days: number;
+                            username: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** @description the file, served with HTTP basic auth (username and password) */
+                            url: string;
+                            /** @description shown once, at creation */
+                            password: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/feeds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conversion feed */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @enum {string} */
+                            platform: "google-ads" | "microsoft-ads";
+                            conversionName: string;
+                            statuses: ("lead" | "sale" | "rebill")[];
+                            days: number;
+                            username: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** @description the file, served with HTTP basic auth (username and password) */
+                            url: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a conversion feed (its URL answers 401 from then on) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/feeds/{id}/conversions.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A feed's offline-conversion CSV for Google Ads or Microsoft Advertising (HTTP basic auth)
+         * @description One line per conversion of a click that carried the platform click id (gclid or msclkid), in the last `days` of clicks, at its latest status. See docs/feeds.md.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/costs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import ad spend from a keyword report (CSV or NDJSON)
+         * @description A keyword report of Google Ads or Microsoft Advertising as CSV (Content-Type text/csv), or NDJSON (application/x-ndjson) lines {date, keyword, matchType?, adgroup?, ad?, spend, currency?}.
+         *
+         *     CSV columns are found by name (case and spacing ignored): Day/Date/TimePeriod, Keyword, Match type/BidMatchType, Ad group/AdGroupName/Ad group ID/AdGroupId, Ad ID, Cost/Spend, Currency code/CurrencyCode; title lines before the header, totals rows and footers are skipped; 1,234.56 and 1.234,56 are read; comma, semicolon or tab separated.
+         *
+         *     Streamed: at most 64 MB, 500000 rows and 64 KB per line (past one: 413 and nothing changes). Bad lines are answered with their line number and reason; good lines are kept. Replace, never add: the upload replaces the campaign's spend of every day it has rows for (earlier uploads of those days stop counting; deleting this upload brings them back).
+         */
+        post: {
+            parameters: {
+                query: {
+                    /** @description the campaign the spend belongs to (the report's rows are matched to its clicks) */
+                    campaign: string;
+                    /** @description the time zone of the report's days (the ad account's zone); default UTC */
+                    tz?: string;
+                    /** @description the currency of rows without a currency column; default the account currency (KEYREV_CURRENCY) */
+                    currency?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null when no line was kept (nothing changed) */
+                            uploadId: string | null;
+                            /** @description lines kept */
+                            rows: number;
+                            /** @description kept lines that match clicks of the campaign */
+                            matched: number;
+                            /** @description kept lines without a matching click (their spend is kept and shown as unmatched), at most 1000 */
+                            unmatched: {
+                                line: number;
+                                reason: string;
+                            }[];
+                            /** @description lines refused, with the reason, at most 1000 */
+                            rejected: {
+                                line: number;
+                                reason: string;
+                            }[];
+                            rejectedRows: number;
+                            /** @description the days (in tz) the upload replaces */
+                            days: string[];
+                            /** @description spend of the kept lines, in the account currency */
+                            spend: number;
+                            currency: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/costs/uploads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The cost uploads in force or replaced, newest first (deleted ones are left out) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            uploads: {
+                                id: string;
+                                campaign: string;
+                                tz: string;
+                                days: string[];
+                                rows: number;
+                                matched: number;
+                                spend: number;
+                                currency: string;
+                                createdAt: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/costs/uploads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Undo a cost upload: its days fall back to the uploads before it, or to the click costs */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/postback-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List outgoing postback rules (signing keys never shown) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rules: {
+                                name?: string;
+                                /** @enum {string} */
+                                scope: "global" | "source" | "campaign";
+                                source?: string;
+                                campaignId?: string;
+                                url: string;
+                                /**
+                                 * @default GET
+                                 * @enum {string}
+                                 */
+                                method: "GET" | "POST";
+                                /**
+                                 * @default json
+                                 * @enum {string}
+                                 */
+                                bodyType: "json" | "form";
+                                body?: string;
+                                /** @default {} */
+                                headers: {
+                                    [key: string]: string;
+                                };
+                                /**
+                                 * @default [
+                                 *       "sale"
+                                 *     ]
+                                 */
+                                statuses: ("lead" | "sale" | "rejected" | "rebill" | "chargeback")[];
+                                /** @default 100 */
+                                payoutPercent: number;
+                                /** @default true */
+                                enabled: boolean;
+                                id: string;
+                                /** Format: date-time */
+                                createdAt: string;
+                                /** Format: date-time */
+                                updatedAt: string;
+                                hasSigningKey: boolean;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create an outgoing postback rule
+         * @description Scope global, source (a traffic source) or campaign: a conversion fires the rules of its campaign, else of its traffic source, else the global ones. The URL is refused when its host is a loopback, private, link-local or metadata address (KEYREV_OUTBOUND_ALLOW names exceptions).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        /** @enum {string} */
+                        scope: "global" | "source" | "campaign";
+                        source?: string;
+                        campaignId?: string;
+                        url: string;
+                        /**
+                         * @default GET
+                         * @enum {string}
+                         */
+                        method?: "GET" | "POST";
+                        /**
+                         * @default json
+                         * @enum {string}
+                         */
+                        bodyType?: "json" | "form";
+                        body?: string;
+                        /** @default {} */
+                        headers?: {
+                            [key: string]: string;
+                        };
+                        /**
+                         * @default [
+                         *       "sale"
+                         *     ]
+                         */
+                        statuses?: ("lead" | "sale" | "rejected" | "rebill" | "chargeback")[];
+                        /** @default 100 */
+                        payoutPercent?: number;
+                        signingKey?: string;
+                        /** @default true */
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name?: string;
+                            /** @enum {string} */
+                            scope: "global" | "source" | "campaign";
+                            source?: string;
+                            campaignId?: string;
+                            url: string;
+                            /**
+                             * @default GET
+                             * @enum {string}
+                             */
+                            method: "GET" | "POST";
+                            /**
+                             * @default json
+                             * @enum {string}
+                             */
+                            bodyType: "json" | "form";
+                            body?: string;
+                            /** @default {} */
+                            headers: {
+                                [key: string]: string;
+                            };
+                            /**
+                             * @default [
+                             *       "sale"
+                             *     ]
+                             */
+                            statuses: ("lead" | "sale" | "rejected" | "rebill" | "chargeback")[];
+                            /** @default 100 */
+                            payoutPercent: number;
+                            /** @default true */
+                            enabled: boolean;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            hasSigningKey: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/postback-rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read an outgoing postback rule */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name?: string;
+                            /** @enum {string} */
+                            scope: "global" | "source" | "campaign";
+                            source?: string;
+                            campaignId?: string;
+                            url: string;
+                            /**
+                             * @default GET
+                             * @enum {string}
+                             */
+                            method: "GET" | "POST";
+                            /**
+                             * @default json
+                             * @enum {string}
+                             */
+                            bodyType: "json" | "form";
+                            body?: string;
+                            /** @default {} */
+                            headers: {
+                                [key: string]: string;
+                            };
+                            /**
+                             * @default [
+                             *       "sale"
+                             *     ]
+                             */
+                            statuses: ("lead" | "sale" | "rejected" | "rebill" | "chargeback")[];
+                            /** @default 100 */
+                            payoutPercent: number;
+                            /** @default true */
+                            enabled: boolean;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            hasSigningKey: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete an outgoing postback rule */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change an outgoing postback rule
+         * @description `signingKey: null` removes the key; a header sent back with its masked value keeps the stored value.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name?: string;
+                        source?: string | null;
+                        campaignId?: string | null;
+                        url?: string;
+                        /**
+                         * @default GET
+                         * @enum {string}
+                         */
+                        method?: "GET" | "POST";
+                        /**
+                         * @default json
+                         * @enum {string}
+                         */
+                        bodyType?: "json" | "form";
+                        body?: string;
+                        headers?: {
+                            [key: string]: string;
+                        };
+                        /**
+                         * @default [
+                         *       "sale"
+                         *     ]
+                         */
+                        statuses?: ("lead" | "sale" | "rejected" | "rebill" | "chargeback")[];
+                        /** @default 100 */
+                        payoutPercent?: number;
+                        signingKey?: string | null;
+                        /** @default true */
+                        enabled?: boolean;
+                        /** @enum {string} */
+                        scope?: "global" | "source" | "campaign";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name?: string;
+                            /** @enum {string} */
+                            scope: "global" | "source" | "campaign";
+                            source?: string;
+                            campaignId?: string;
+                            url: string;
+                            /**
+                             * @default GET
+                             * @enum {string}
+                             */
+                            method: "GET" | "POST";
+                            /**
+                             * @default json
+                             * @enum {string}
+                             */
+                            bodyType: "json" | "form";
+                            body?: string;
+                            /** @default {} */
+                            headers: {
+                                [key: string]: string;
+                            };
+                            /**
+                             * @default [
+                             *       "sale"
+                             *     ]
+                             */
+                            statuses: ("lead" | "sale" | "rejected" | "rebill" | "chargeback")[];
+                            /** @default 100 */
+                            payoutPercent: number;
+                            /** @default true */
+                            enabled: boolean;
+                            id: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            hasSigningKey: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/postback-rules/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a rule again to the conversions queued in a time range
+         * @description Creates the deliveries the rule should have made and has not (e.g. a rule created after the conversions), and sends failed ones again; `resend: true` sends delivered ones again too. At most 90 days.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: date-time */
+                        from: string;
+                        /** Format: date-time */
+                        to: string;
+                        /** @default false */
+                        resend?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            conversions: number;
+                            created: number;
+                            resent: number;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/postback-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Outgoing postback deliveries, newest first, with every attempt
+         * @description Deliveries created in [from, to) (default: the last 24 hours), filtered by state and rule. Secret query values and headers are masked.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                    state?: "pending" | "retrying" | "delivered" | "failed";
+                    ruleId?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rows: {
+                                id: string;
+                                ruleId: string;
+                                clickId: string;
+                                conversionType: string;
+                                txid: string;
+                                status: string;
+                                /** @enum {string} */
+                                method: "GET" | "POST";
+                                url: string;
+                                headers: {
+                                    [key: string]: string;
+                                };
+                                attempts: number;
+                                /** @enum {string} */
+                                state: "pending" | "retrying" | "delivered" | "failed";
+                                lastStatusCode: number | null;
+                                lastError: string;
+                                createdAt: string;
+                                deliveredAt: string | null;
+                                nextAttemptAt: string | null;
+                                history: {
+                                    at: string;
+                                    statusCode: number | null;
+                                    latencyMs: number;
+                                    error: string;
+                                    answer: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/postback-deliveries/{id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again
+         * @description Sets the delivery back to pending at the start of the retry schedule; the process running the cluster jobs sends it at once (or within 5 seconds when another process runs them).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            ruleId: string;
+                            clickId: string;
+                            conversionType: string;
+                            txid: string;
+                            status: string;
+                            /** @enum {string} */
+                            method: "GET" | "POST";
+                            url: string;
+                            headers: {
+                                [key: string]: string;
+                            };
+                            attempts: number;
+                            /** @enum {string} */
+                            state: "pending" | "retrying" | "delivered" | "failed";
+                            lastStatusCode: number | null;
+                            lastError: string;
+                            createdAt: string;
+                            deliveredAt: string | null;
+                            nextAttemptAt: string | null;
+                            history: {
+                                at: string;
+                                statusCode: number | null;
+                                latencyMs: number;
+                                error: string;
+                                answer: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

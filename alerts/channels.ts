@@ -1,0 +1,84 @@
+import { fail } from '../core/errors.js';
+import { newObjectId } from '../core/ids.js';
+import type { OutboundClient } from '../core/outbound-http.js';
+import type { SettingsStore } from '../warehouse/settings-store.js';
+import type { Channel, ChannelInput } from './channel-schema.js';
+
+const masked = '********';
+
+/** A URL's origin with its path and query (a webhook's secret part) masked. */
+function maskUrl(url: string): string {
+  if (!URL.canParse(url)) return masked;
+  const u = new URL(url);
+  return u.pathname === '/' && u.search === '' ? u.origin : `${u.origin}/${masked}`;
+}
+
+/** A channel as the API shows it: tokens, passwords, header values and webhook paths masked. */
+export function maskChannel(c: Channel): Channel {
+  switch (c.type) {
+    case 'webhook':
+      return { ...c, url: maskUrl(c.url), headers: Object.fromEntries(Object.keys(c.headers).map((k) => [k, masked])) };
+    case 'slack':
+      return { ...c, webhookUrl: maskUrl(c.webhookUrl) };
+    case 'telegram':
+      return { ...c, botToken: masked };
+    case 'twilio-sms':
+      return { ...c, authToken: masked };
+    case 'email':
+      return c;
+  }
+}
+
+/** The URLs a channel sends to, checked against the outgoing-request guard when it is saved. */
+function destinations(c: ChannelInput): string[] {
+  switch (c.type) {
+    case 'webhook':
+      return [c.url];
+    case 'slack':
+      return [c.apiBase ?? c.webhookUrl];
+    case 'telegram':
+    case 'twilio-sms':
+      return c.apiBase ? [c.apiBase] : [];
+    case 'email':
+      return [];
+  }
+}
+
+/** Alert channels: where alerts go. Stored whole; shown masked. */
+export class Channels {
+  constructor(
+    private readonly store: SettingsStore<Channel>,
+    private readonly outbound: OutboundClient,
+    private readonly smtpConfigured: boolean,
+    /** Whether a rule sends to the channel: such a channel cannot be deleted. */
+    private readonly usedBy: (channelId: string) => string | undefined,
+  ) {}
+
+  list(): Channel[] {
+    return this.store.list().sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  find(id: string): Channel | undefined {
+    return this.store.get(id);
+  }
+
+  get(id: string): Channel {
+    return this.store.get(id) ?? fail('KR_NOT_FOUND', `no alert channel ${id}`);
+  }
+
+  async create(input: ChannelInput): Promise<Channel> {
+    if (input.type === 'email' && !this.smtpConfigured) fail('KR_BAD_REQUEST', 'body.type: email channels need KEYREV_SMTP_URL to be set');
+    for (const url of destinations(input)) {
+      const refused = await this.outbound.check(url);
+      if (refused) fail('KR_BAD_REQUEST', `body: ${new URL(url).host} cannot be sent to: ${refused}`);
+    }
+    return this.store.put({ ...input, id: newObjectId(), createdAt: new Date().toISOString() } as Channel);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.get(id);
+    const rule = this.usedBy(id);
+    if (rule) fail('KR_CONFLICT', `alert rule ${rule} sends to this channel: change or delete the rule first`);
+    await this.store.remove(id);
+  }
+}

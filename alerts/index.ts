@@ -1,0 +1,2 @@
+// The alerts module's public surface.
+export { alertsPlugin, type AlertsOptions } from './plugin.js';

@@ -1,0 +1,2 @@
+// The costs module's public surface.
+export { costsPlugin } from './plugin.js';

@@ -1,0 +1,2 @@
+// The feeds module's public surface.
+export { feedsPlugin } from './plugin.js';
