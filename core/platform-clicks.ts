@@ -66,6 +66,7 @@ export interface RecentPlatformClicksOptions {
 export class RecentPlatformClicks implements PlatformClicks {
   private readonly byId = new Map<string, bigint>();
   private batch: { ids: Set<string>; done: Promise<Map<string, bigint>> } | undefined;
+  private inFlight: Promise<void> | undefined;
   private readonly now: () => number;
 
   constructor(private readonly opts: RecentPlatformClicksOptions) {
@@ -105,14 +106,25 @@ export class RecentPlatformClicks implements PlatformClicks {
     return found;
   }
 
-  /** The ids asked for in one event-loop turn (the lines of a bulk stream) share one query. */
+  /**
+   * One ClickHouse query at a time: the ids asked for while one runs wait for the next, which
+   * asks for all of them at once. A burst of landing pages then costs a few queries, not one each
+   * (the embedded engine runs queries one after another).
+   */
   private lookUpBatched(platformIds: readonly string[]): Promise<Map<string, bigint>> {
     if (!this.batch) {
       const ids = new Set<string>();
-      const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        this.batch = undefined;
-        return this.opts.lookUp([...ids]);
-      });
+      const done = (this.inFlight ?? Promise.resolve())
+        .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        .then(() => {
+          this.batch = undefined;
+          return this.opts.lookUp([...ids]);
+        });
+      // The next batch starts when this one is answered, failed or not.
+      this.inFlight = done.then(
+        () => undefined,
+        () => undefined,
+      );
       this.batch = { ids, done };
     }
     for (const pid of platformIds) this.batch.ids.add(pid);

@@ -41,4 +41,26 @@ describe('platform click ids', () => {
     expect(one).toEqual(new Map([['stored-1', 42n]]));
     expect(two).toEqual(new Map([['stored-2', 42n]]));
   });
+
+  it('asks for the ids that come while a query runs in one next query', async () => {
+    const asked: string[][] = [];
+    let release: () => void = () => {};
+    const recent = new RecentPlatformClicks({
+      maxAgeMs: 60_000,
+      maxEntries: 100,
+      lookUp: async (ids) => {
+        asked.push([...ids]);
+        if (asked.length === 1) await new Promise<void>((resolve) => (release = resolve));
+        return new Map();
+      },
+    });
+    const first = recent.find(['a']);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const later = ['b', 'c', 'd'].map((id) => recent.find([id]));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(asked).toEqual([['a']]);
+    release();
+    await Promise.all([first, ...later]);
+    expect(asked).toEqual([['a'], ['b', 'c', 'd']]);
+  });
 });
