@@ -123,9 +123,24 @@ describe('search ads under parallel tracking', () => {
     const unknown = await postback('gclid=G-never-seen&payout=1');
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().message).toMatch(/no click with the ad platform's click id/);
+    // The sale is credited once both are in ClickHouse, whichever lands first.
     await t.app.keyrev.postbacks.flusher.drain();
+    await t.app.keyrev.clicks.flusher.drain();
     const credited = await t.app.keyrev.warehouse.query<{ keyword: string; click_id: string }>('SELECT keyword, toString(click_id) AS click_id FROM attributed_conversions WHERE txid = {tx:String}', { tx: 'o-1' });
     expect(credited).toEqual([{ keyword: 'boots', click_id: clickId }]);
+  });
+
+  it('credits the lines of a bulk stream that name only a platform click id, and lists the unknown ones', async () => {
+    const hit = await background(`kw=loafers&wbraid=W-bulk-1&lpurl=${encodeURIComponent(`${landing}/`)}`);
+    const clickId = hit.headers['x-keyrev-click-id'] as string;
+    const lines = [{ wbraid: 'W-bulk-1', payout: 5, txid: 'b-1' }, { gclid: 'G-bulk-unknown', payout: 5, txid: 'b-2' }, { cid: clickId, payout: 7, txid: 'b-3' }];
+    const res = await t.app.inject({ method: 'POST', url: '/postbacks', headers: { 'content-type': 'application/x-ndjson', ...adminAuth }, payload: lines.map((l) => JSON.stringify(l)).join('\n') });
+    expect(res.json()).toMatchObject({ lines: 3, accepted: 2, rejected: 1, errors: [{ line: 2 }] });
+    expect(res.json().errors[0].reason).toMatch(/no click with the ad platform's click id/);
+    await t.app.keyrev.postbacks.flusher.drain();
+    await t.app.keyrev.clicks.flusher.drain();
+    const credited = await t.app.keyrev.warehouse.query<{ txid: string; keyword: string }>("SELECT txid, keyword FROM attributed_conversions WHERE txid IN ('b-1', 'b-3') ORDER BY txid");
+    expect(credited).toEqual([{ txid: 'b-1', keyword: 'loafers' }, { txid: 'b-3', keyword: 'loafers' }]);
   });
 
   it('after a restart, finds the click of a gclid in ClickHouse', async () => {
