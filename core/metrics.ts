@@ -88,6 +88,12 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    landingVisits: new Counter({
+      name: 'keyrev_landing_visits_total',
+      help: "Landing-page script visits: new (a click recorded), repeat (the ad click's click found), refused (origin, campaign, body or rate)",
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     postbacks: new Counter({
       name: 'keyrev_postbacks_total',
       help: 'Postbacks accepted, by network and what they did: new, transition, update, add, duplicate, stale; lost (not spooled)',

@@ -23,7 +23,7 @@ export const searchPlugin = fp<SearchOptions>(
     await app.register(scriptRoute, { script: loadLandingScript() });
     // A visitor's browser makes one request per ad click (the script keeps the id); 60 a minute
     // leaves room for offices behind one address and stops a loop or a flood.
-    await app.register(visitRoute, { visits, countryHeader: config.countryHeader, perMinute: 60 });
+    await app.register(visitRoute, { visits, countryHeader: config.countryHeader, perMinute: 60, metrics: app.metrics });
   },
   { name: 'keyrev-search', dependencies: ['keyrev-platform', 'keyrev-admin', 'keyrev-clicks'] },
 );

@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { KeyrevError } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
 import { visitLimits, type Visits } from './visits.js';
 
 export interface VisitRouteOptions {
@@ -9,6 +10,7 @@ export interface VisitRouteOptions {
   countryHeader: string | undefined;
   /** Visits one address may make per minute. */
   perMinute: number;
+  metrics: Metrics;
 }
 
 const visitParams = z.object({ campaignId: z.string().max(200).describe('the campaign id of the script tag (data-campaign)') });
@@ -31,7 +33,7 @@ const visitHelp =
   'Refused: an Origin or page not on the landing domains (403), an unknown or paused campaign (404), more than the per-address rate (429).';
 
 /** POST /lp/:campaignId: the landing-page script's one request (CORS for the campaign's landing domains). */
-export const visitRoute: FastifyPluginAsyncZod<VisitRouteOptions> = async (app, { visits, countryHeader, perMinute }) => {
+export const visitRoute: FastifyPluginAsyncZod<VisitRouteOptions> = async (app, { visits, countryHeader, perMinute, metrics }) => {
   // Encapsulated: the script's text/plain JSON is parsed for these routes only.
   app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
     try {
@@ -39,6 +41,10 @@ export const visitRoute: FastifyPluginAsyncZod<VisitRouteOptions> = async (app, 
     } catch {
       done(new KeyrevError('KR_BAD_REQUEST', 'the body must be a JSON object'), undefined);
     }
+  });
+  // Every refusal (a 4xx from the rate limit, the body parser, the schema or the visit) is counted once, here.
+  app.addHook('onResponse', async (req, reply) => {
+    if (reply.statusCode >= 400 && req.method === 'POST') metrics.landingVisits.inc({ result: 'refused' });
   });
   await app.register(rateLimit, {
     global: false,
@@ -77,7 +83,7 @@ export const visitRoute: FastifyPluginAsyncZod<VisitRouteOptions> = async (app, 
       cors(visits.allowedOrigin(req.params.campaignId, req.headers.origin), reply);
       reply.header('cache-control', 'no-store');
       const country = countryHeader === undefined ? undefined : req.headers[countryHeader];
-      return visits.visit({
+      const visit = await visits.visit({
         campaignId: req.params.campaignId,
         origin: req.headers.origin,
         url: req.body.url,
@@ -86,6 +92,8 @@ export const visitRoute: FastifyPluginAsyncZod<VisitRouteOptions> = async (app, 
         userAgent: req.headers['user-agent'] ?? '',
         countryHint: Array.isArray(country) ? country[0] : country,
       });
+      metrics.landingVisits.inc({ result: visit.repeat ? 'repeat' : 'new' });
+      return visit;
     },
   );
 };

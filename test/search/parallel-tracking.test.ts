@@ -112,6 +112,10 @@ describe('search ads under parallel tracking', () => {
     expect(answers.slice(0, 60).every((s) => s === 200)).toBe(true);
     expect(answers[60]).toBe(429);
     expect((await visit(`${landing}/?kw=other`, landing, campaignId, '198.51.100.21')).statusCode).toBe(200);
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/keyrev_landing_visits_total\{result="repeat"\} [1-9]/);
+    expect(metrics).toMatch(/keyrev_landing_visits_total\{result="new"\} [1-9]\d/);
+    expect(metrics).toMatch(/keyrev_landing_visits_total\{result="refused"\} [1-9]/);
   });
 
   it('credits a postback naming only the gclid to its click, before and after the click reaches ClickHouse', async () => {
