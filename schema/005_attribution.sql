@@ -2,7 +2,8 @@
 -- credited to. Written by two views: when conversions arrive (their clicks looked up by the
 -- ids of the inserted block, never a join over all clicks, whose cost grows with the table), and when a
 -- click arrives after its postback (the conversions of the block's click ids are copied).
--- keyrev inserts clicks and postbacks one batch at a time, so each row is credited once.
+-- keyrev inserts clicks and postbacks one batch at a time, and each view leaves out rows already
+-- credited (an insert sent again runs the views again), so each row is credited once.
 CREATE TABLE IF NOT EXISTS attributed_conversions
 (
     click_id        UInt64,
@@ -59,7 +60,13 @@ INNER JOIN
     -- only the columns credited: a click row also holds the user agent, referrer and extra map
     SELECT click_id, ts, campaign_id, traffic_source, ad, adgroup, keyword, match_type, placement, country, device_type, utm_source, utm_medium, utm_campaign, utm_term, utm_content, sub1, sub2, sub3, sub4, sub5, sub6, sub7, sub8, sub9, sub10, gclid, msclkid
     FROM clicks WHERE click_id IN (SELECT click_id FROM conversions)
-) AS k ON k.click_id = c.click_id;
+) AS k ON k.click_id = c.click_id
+-- A conversion insert sent again (its answer lost) stores nothing in `conversions` but still runs
+-- this view; its click may have arrived in between, and been credited by attribute_late_clicks.
+WHERE (c.click_id, c.conversion_type, c.txid, c.version, c.sign) NOT IN (
+    SELECT click_id, conversion_type, txid, version, sign FROM attributed_conversions
+    WHERE click_id IN (SELECT click_id FROM conversions)
+);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS attribute_late_clicks TO attributed_conversions AS
 SELECT
@@ -78,4 +85,10 @@ INNER JOIN
 (
     SELECT click_id, conversion_type, txid, network, status, amount, currency, revenue, converted_at, sign, version
     FROM conversions WHERE click_id IN (SELECT click_id FROM clicks)
-) AS c ON c.click_id = k.click_id;
+) AS c ON c.click_id = k.click_id
+-- A click insert sent again stores nothing in `clicks` but still runs this view, which would
+-- credit the conversions that arrived since (credited by attribute_conversions) a second time.
+WHERE (c.click_id, c.conversion_type, c.txid, c.version, c.sign) NOT IN (
+    SELECT click_id, conversion_type, txid, version, sign FROM attributed_conversions
+    WHERE click_id IN (SELECT click_id FROM clicks)
+);
