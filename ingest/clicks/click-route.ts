@@ -11,7 +11,7 @@ const list = (names: readonly string[]) => names.map((n) => `\`${n}\``).join(', 
 
 /** The OpenAPI text of the tracking link: every parameter name and macro, written out from the constants the code reads. */
 const clickHelp = [
-  "Records the click on disk, then answers 302 to the campaign's offer URL with its macros filled, and the click id in the X-Keyrev-Click-Id header. " +
+  "Records the click on disk, then answers 302 to the campaign's offer URL with its macros filled, and the click id in the X-Keyrev-Click-Id header (absent when the spool could not keep the click: disk limit). " +
     "An unknown or paused campaign sends the visitor to the campaign's `fallbackUrl`, else to KEYREV_FALLBACK_URL; with neither, the answer is 404 \"This link is not active.\" (the click is recorded as missed either way).",
   `Query parameters stored in columns, by column, with the names each accepts (in any case; the first of them in the link counts; values up to ${maxFieldLength} characters; ` +
     'an unfilled placeholder such as `{keyword}`, `[keyword]` or `#keyword#` counts as absent):',
@@ -56,7 +56,11 @@ export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics:
         countryHint: countryHeader === undefined ? undefined : headerValue(req.headers[countryHeader]),
       });
       metrics.clicks.inc({ result: !outcome.durable ? 'lost' : outcome.missed ? 'missed' : outcome.repeat ? 'repeat' : 'recorded' });
-      reply.header('x-keyrev-click-id', outcome.clickId).header('cache-control', 'no-store');
+      reply.header('cache-control', 'no-store');
+      // Only a click on disk has an id to give: a client (a test generator, a monitor) can tell
+      // the rare click the spool could not keep (disk limit) from a recorded one. The visitor is
+      // redirected either way.
+      if (outcome.durable) reply.header('x-keyrev-click-id', outcome.clickId);
       if (!outcome.location) {
         return reply.status(404).type('text/plain; charset=utf-8').send('This link is not active.\n');
       }

@@ -17,6 +17,8 @@ export interface ClickHouseFixture {
   url: string;
   /** Requests seen, for tests that check what the client sent. */
   requests: { path: string; params: URLSearchParams; body: string }[];
+  /** While down, every request's connection is reset, as a server that died would: for fault tests. */
+  setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
@@ -28,8 +30,13 @@ export async function startClickHouseFixture(): Promise<ClickHouseFixture> {
   let currentDb = 'default';
   let queue: Promise<unknown> = Promise.resolve();
   const requests: ClickHouseFixture['requests'] = [];
+  let down = false;
 
   const server = http.createServer((req, res) => {
+    if (down) {
+      req.socket.destroy();
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -97,6 +104,10 @@ export async function startClickHouseFixture(): Promise<ClickHouseFixture> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    setDown: (value) => {
+      down = value;
+      if (down) server.closeAllConnections();
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
