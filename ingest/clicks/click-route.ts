@@ -56,11 +56,11 @@ export const clickRoute: FastifyPluginAsyncZod<{ tracker: ClickTracker; metrics:
         countryHint: countryHeader === undefined ? undefined : headerValue(req.headers[countryHeader]),
       });
       metrics.clicks.inc({ result: !outcome.durable ? 'lost' : outcome.missed ? 'missed' : outcome.repeat ? 'repeat' : 'recorded' });
-      reply.header('cache-control', 'no-store');
       // Only a click on disk has an id to give: a client (a test generator, a monitor) can tell
       // the rare click the spool could not keep (disk limit) from a recorded one. The visitor is
       // redirected either way.
       if (outcome.durable) reply.header('x-keyrev-click-id', outcome.clickId);
+      reply.header('cache-control', 'no-store');
       if (!outcome.location) {
         return reply.status(404).type('text/plain; charset=utf-8').send('This link is not active.\n');
       }

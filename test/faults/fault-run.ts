@@ -103,7 +103,8 @@ export async function runFaults(plan: FaultPlan): Promise<FaultReport> {
   const span = () => sleep(plan.spanMs * (0.5 + Math.random()));
   const restart = async () => {
     run = spawnKeyrev(env);
-    await waitFor200(`${base}/health`, 60_000);
+    // Generous: the warehouse stand-in shares this process with the generator, and CI machines are slow.
+    await waitFor200(`${base}/health`, 120_000);
   };
   const kill = async (why: string) => {
     run.child.kill('SIGKILL');

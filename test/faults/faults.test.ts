@@ -23,5 +23,5 @@ describe('fault suite', () => {
     expect(r.report.clicks).toBe(r.stored.clicks);
     expect(r.report.conversions).toBe(r.stored.postbacks);
     expect(r.report.revenue).toBeCloseTo(r.stored.postbacks, 6);
-  }, 240_000);
+  }, 400_000);
 });
