@@ -1,20 +1,15 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Auth } from '../admin/index.js';
-import { boundYears } from '../analytics/index.js';
+import { isoInstant } from '../core/schemas.js';
 import { deliveriesOf, incidentsBetween } from '../warehouse/alert-store.js';
 import type { Warehouse } from '../warehouse/warehouse.js';
 
-const instant = z
-  .union([z.iso.datetime({ offset: true }), z.iso.date()])
-  .transform((v) => new Date(v))
-  .refine((d) => d.getUTCFullYear() >= boundYears.min && d.getUTCFullYear() <= boundYears.max, `must be in the years ${boundYears.min} to ${boundYears.max}`);
-
 const alertsQuery = z.strictObject({
   /** Default: 7 days before `to`. */
-  from: instant.optional(),
+  from: isoInstant.optional(),
   /** Default: now. */
-  to: instant.optional(),
+  to: isoInstant.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 

@@ -1,7 +1,8 @@
 import nodemailer from 'nodemailer';
 import type { OutboundClient, OutboundRequest } from '../core/outbound-http.js';
 import type { Channel, DeliveryOutcome } from './channel-schema.js';
-import { clip, stateOf, type AlertMessage } from './message.js';
+import { clip, type AlertMessage } from './message.js';
+import { fillWebhook, webhookValues } from './webhook-template.js';
 
 const defaultApi = { telegram: 'https://api.telegram.org', twilio: 'https://api.twilio.com' } as const;
 const requestTimeoutMs = 10_000;
@@ -18,20 +19,19 @@ function slackUrl(webhookUrl: string, apiBase: string | undefined): string {
 /** Slack reads &, < and > as markup in text (links, mentions): they are escaped as its API asks. */
 const slackEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+const contentTypes = { json: 'application/json', form: 'application/x-www-form-urlencoded', text: 'text/plain; charset=utf-8' } as const;
+
 /**
- * A webhook body from its template: each {placeholder} replaced by its value, JSON-escaped when
- * the body is JSON (it starts with { or [, or the headers say so), so that a campaign named with
- * a quote cannot break the receiver's parse. Without a template, a JSON object of every field.
+ * A webhook's body, by its bodyType: the template with each value JSON-escaped (json),
+ * form-encoded (form) or as it is (text), so that a campaign named with a quote or an `&` cannot
+ * break the receiver's parse. Without a template: every field as a JSON object or a form, or the
+ * message's text.
  */
-export function webhookBody(template: string | undefined, headers: Record<string, string>, m: AlertMessage): string {
-  const values: Record<string, string> = { rule: m.rule, message: m.text, state: stateOf(m), campaign: m.campaign, since: m.since };
-  if (template === undefined) return JSON.stringify(values);
-  const contentType = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
-  const json = /json/i.test(contentType) || /^\s*[[{]/.test(template);
-  return template.replace(/\{(rule|message|state|campaign|since)\}/g, (_, key: string) => {
-    const value = values[key]!;
-    return json ? JSON.stringify(value).slice(1, -1) : value;
-  });
+export function webhookBody(c: Extract<Channel, { type: 'webhook' }>, m: AlertMessage): string {
+  if (c.body !== undefined) return fillWebhook(c.body, m, c.bodyType);
+  const values = webhookValues(m);
+  if (c.bodyType === 'json') return JSON.stringify(values);
+  return c.bodyType === 'form' ? new URLSearchParams(values).toString() : m.text;
 }
 
 /** The HTTP request each platform expects for a message. */
@@ -39,10 +39,12 @@ export function channelRequest(c: Exclude<Channel, { type: 'email' }>, m: AlertM
   const json = { 'content-type': 'application/json' };
   switch (c.type) {
     case 'webhook': {
-      const body = c.method === 'GET' ? undefined : webhookBody(c.body, c.headers, m);
-      const hasType = Object.keys(c.headers).some((k) => k.toLowerCase() === 'content-type');
-      const headers = { ...(body !== undefined && !hasType ? json : {}), ...c.headers };
-      return { url: c.url, method: c.method, headers, ...(body !== undefined ? { body } : {}), timeoutMs: requestTimeoutMs };
+      // A GET carries its data in the URL's placeholders; header values are templates too.
+      const body = c.method === 'GET' ? undefined : webhookBody(c, m);
+      const headers = Object.fromEntries(Object.entries(c.headers).map(([name, value]) => [name, fillWebhook(value, m, 'header')]));
+      const hasType = Object.keys(headers).some((k) => k.toLowerCase() === 'content-type');
+      if (body !== undefined && !hasType) headers['content-type'] = contentTypes[c.bodyType];
+      return { url: fillWebhook(c.url, m, 'url'), method: c.method, headers, ...(body !== undefined ? { body } : {}), timeoutMs: requestTimeoutMs };
     }
     case 'slack':
       return { url: slackUrl(c.webhookUrl, c.apiBase), method: 'POST', headers: json, body: JSON.stringify({ text: slackEscape(m.text) }), timeoutMs: requestTimeoutMs };

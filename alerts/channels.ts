@@ -1,29 +1,24 @@
 import { fail } from '../core/errors.js';
 import { newObjectId } from '../core/ids.js';
+import { mask, maskHeaders, maskUrlPath } from '../core/masking.js';
 import type { OutboundClient } from '../core/outbound-http.js';
 import type { SettingsStore } from '../warehouse/settings-store.js';
 import type { Channel, ChannelInput } from './channel-schema.js';
 
-const masked = '********';
-
-/** A URL's origin with its path and query (a webhook's secret part) masked. */
-function maskUrl(url: string): string {
-  if (!URL.canParse(url)) return masked;
-  const u = new URL(url);
-  return u.pathname === '/' && u.search === '' ? u.origin : `${u.origin}/${masked}`;
-}
-
-/** A channel as the API shows it: tokens, passwords, header values and webhook paths masked. */
+/**
+ * A channel as the API shows it (core/masking.ts): tokens and passwords masked, header values but
+ * the harmless ones, and a webhook URL's path and query (a chat webhook's URL is its secret).
+ */
 export function maskChannel(c: Channel): Channel {
   switch (c.type) {
     case 'webhook':
-      return { ...c, url: maskUrl(c.url), headers: Object.fromEntries(Object.keys(c.headers).map((k) => [k, masked])) };
+      return { ...c, url: maskUrlPath(c.url), headers: maskHeaders(c.headers) };
     case 'slack':
-      return { ...c, webhookUrl: maskUrl(c.webhookUrl) };
+      return { ...c, webhookUrl: maskUrlPath(c.webhookUrl) };
     case 'telegram':
-      return { ...c, botToken: masked };
+      return { ...c, botToken: mask };
     case 'twilio-sms':
-      return { ...c, authToken: masked };
+      return { ...c, authToken: mask };
     case 'email':
       return c;
   }
@@ -33,7 +28,8 @@ export function maskChannel(c: Channel): Channel {
 function destinations(c: ChannelInput): string[] {
   switch (c.type) {
     case 'webhook':
-      return [c.url];
+      // Placeholders stand only after the host: the host is the channel's own.
+      return [c.url.replace(/\{[^{}]*\}/g, 'x')];
     case 'slack':
       return [c.apiBase ?? c.webhookUrl];
     case 'telegram':

@@ -8,9 +8,23 @@ export interface AlertMessage {
   since: string;
   /** The whole text: what happened, where, since when, the last sale. */
   text: string;
-  /** The same within 160 characters, for SMS. */
+  /** The same within 160 characters, for SMS (without the link: it would take half of them). */
   short: string;
+  /** The dashboard's report of the campaign (or the dashboard), '' without KEYREV_PUBLIC_URL. */
+  link: string;
 }
+
+/**
+ * The dashboard's report view filtered by a campaign (the dashboard keeps its view in the URL's
+ * query, with the API's names: `filter[campaign]=<id>`), or the dashboard itself for a rule over
+ * all campaigns; '' when keyrev does not know its public URL.
+ */
+export function dashboardLink(publicUrl: string | undefined, campaignId: string | undefined): string {
+  if (!publicUrl) return '';
+  return campaignId ? `${publicUrl}/?${new URLSearchParams({ 'filter[campaign]': campaignId }).toString()}` : `${publicUrl}/`;
+}
+
+const linkLine = (link: string) => (link ? ` Report: ${link}` : '');
 
 /** `{state}` of a webhook body: what a receiver branches on. */
 export const stateOf = (m: AlertMessage) => (m.event === 'alert' ? 'firing' : m.event === 'recovery' ? 'resolved' : 'test');
@@ -41,24 +55,26 @@ export interface IncidentFacts {
   lastSaleMs?: number | undefined;
   /** Whether a last sale was looked for (the line says "none in 30 days" when it was not found). */
   lastSaleLookbackDays?: number | undefined;
+  /** dashboardLink() of the rule's campaign. */
+  link: string;
 }
 
 export function alertMessage(f: IncidentFacts): AlertMessage {
   const lastSale =
     f.lastSaleLookbackDays === undefined ? '' : f.lastSaleMs === undefined ? ` Last sale: none in ${f.lastSaleLookbackDays} days.` : ` Last sale: ${minute(f.lastSaleMs)}.`;
-  const text = `keyrev alert "${f.rule}": ${f.figure} for ${f.where}, since ${minute(f.startedAtMs)}.${lastSale}`;
+  const text = `keyrev alert "${f.rule}": ${f.figure} for ${f.where}, since ${minute(f.startedAtMs)}.${lastSale}${linkLine(f.link)}`;
   const short = sms(`keyrev ALERT ${f.rule}: ${f.figure}, ${f.where}, since ${minute(f.startedAtMs)}`);
-  return { event: 'alert', rule: f.rule, campaign: f.campaign, since: new Date(f.startedAtMs).toISOString(), text, short };
+  return { event: 'alert', rule: f.rule, campaign: f.campaign, since: new Date(f.startedAtMs).toISOString(), text, short, link: f.link };
 }
 
 export function recoveryMessage(f: IncidentFacts, endedAtMs: number): AlertMessage {
   const lasted = Math.max(1, Math.round((endedAtMs - f.startedAtMs) / 60_000));
-  const text = `keyrev recovered "${f.rule}": ${f.figure} for ${f.where}; the alert of ${minute(f.startedAtMs)} lasted ${lasted} min.`;
+  const text = `keyrev recovered "${f.rule}": ${f.figure} for ${f.where}; the alert of ${minute(f.startedAtMs)} lasted ${lasted} min.${linkLine(f.link)}`;
   const short = sms(`keyrev OK ${f.rule}: ${f.figure}, ${f.where}, after ${lasted} min`);
-  return { event: 'recovery', rule: f.rule, campaign: f.campaign, since: new Date(f.startedAtMs).toISOString(), text, short };
+  return { event: 'recovery', rule: f.rule, campaign: f.campaign, since: new Date(f.startedAtMs).toISOString(), text, short, link: f.link };
 }
 
-export function testMessage(channelName: string, nowMs: number): AlertMessage {
+export function testMessage(channelName: string, nowMs: number, link = ''): AlertMessage {
   const text = `keyrev test message for channel "${channelName}" at ${minute(nowMs)}: alerts will arrive here.`;
-  return { event: 'test', rule: 'test', campaign: '', since: new Date(nowMs).toISOString(), text, short: sms(text) };
+  return { event: 'test', rule: 'test', campaign: '', since: new Date(nowMs).toISOString(), text: text + linkLine(link), short: sms(text), link };
 }

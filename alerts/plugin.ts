@@ -9,13 +9,13 @@ import { channelRoute } from './channel-route.js';
 import { channel } from './channel-schema.js';
 import { createChannelSender } from './channel-senders.js';
 import { Channels } from './channels.js';
-import { testMessage } from './message.js';
+import { dashboardLink, testMessage } from './message.js';
 import { PostbackRates } from './postback-rates.js';
 import { rule } from './rule-schema.js';
 import { ruleRoute } from './rule-route.js';
 import { Rules } from './rules.js';
 
-export type AlertsOptions = Pick<Config, 'alertCheckMs' | 'smtpUrl' | 'outboundAllow'>;
+export type AlertsOptions = Pick<Config, 'alertCheckMs' | 'smtpUrl' | 'outboundAllow' | 'publicUrl'>;
 
 /** The reports' own definitions of a paid conversion, a conversion and revenue (analytics/report-metrics.ts). */
 const sums: ConversionSumsSql = {
@@ -52,11 +52,12 @@ export const alertsPlugin = fp<AlertsOptions>(
       // The outbound module's attempts, when this build has it, count in postback_failures.
       outgoingRecorded: await hasTable(warehouse, 'outbound_attempts'),
       retryDelaysMs,
+      publicUrl: config.publicUrl,
     });
     app.jobs.add({ name: 'alert-check', scope: 'cluster', everyMs: config.alertCheckMs, run: () => checker.check() });
 
     const test = async (c: Parameters<typeof sender.send>[0]) => {
-      const outcome = await sender.send(c, testMessage(c.name || c.id, Date.now()));
+      const outcome = await sender.send(c, testMessage(c.name || c.id, Date.now(), dashboardLink(config.publicUrl, undefined)));
       metrics.alertDeliveries.inc({ type: c.type, result: outcome.ok ? 'ok' : 'failed' });
       return { ...outcome, attempts: 1 };
     };

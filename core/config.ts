@@ -59,6 +59,7 @@ const envSchema = z.object({
   KEYREV_ALERT_CHECK_MS: z.coerce.number().int().min(100).max(86_400_000).default(60_000),
   KEYREV_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example:587' }).optional(),
   KEYREV_OUTBOUND_ALLOW: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+  KEYREV_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://track.example.com' }).transform((v) => v.replace(/\/+$/, '')).optional(),
 });
 
 /** The name of every environment variable keyrev reads (the README's Configuration table lists each). */
@@ -102,6 +103,7 @@ const configSchema = envSchema.transform((e) => ({
   alertCheckMs: e.KEYREV_ALERT_CHECK_MS,
   smtpUrl: e.KEYREV_SMTP_URL,
   outboundAllow: e.KEYREV_OUTBOUND_ALLOW,
+  publicUrl: e.KEYREV_PUBLIC_URL,
 }));
 
 export type Config = z.output<typeof configSchema>;

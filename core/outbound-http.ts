@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { transportHeaderNames } from './schemas.js';
 
 /**
  * Requests keyrev sends to addresses its users choose (outgoing postbacks, alert webhooks), with a
@@ -11,7 +12,10 @@ import ipaddr from 'ipaddr.js';
  * other range that is not public unicast is refused unless `allow` names its host or a CIDR holding
  * it (KEYREV_OUTBOUND_ALLOW). The check is made on the addresses DNS gives the connection itself
  * (a custom `lookup`), so a name that resolves to a public address when a rule is saved and to
- * 127.0.0.1 when it is sent (DNS rebinding) is refused too. Redirects are never followed.
+ * 127.0.0.1 when it is sent (DNS rebinding) is refused too. Redirects are never followed. A
+ * host name in `allow` is trusted as DNS resolves it: whatever address it names is reached.
+ * Transport headers (Host, Content-Length, Transfer-Encoding, Connection, ...) are keyrev's: a
+ * caller's are dropped.
  */
 export interface OutboundRequest {
   url: string;
@@ -23,7 +27,15 @@ export interface OutboundRequest {
 
 export type OutboundResult =
   | { ok: true; status: number; bodyStart: string /* first ~1 KB of the answer */; latencyMs: number }
-  | { ok: false; error: string /* one line */; refused: boolean /* true: SSRF guard refused the destination */; latencyMs: number };
+  | {
+      ok: false;
+      error: string /* one line */;
+      /** The SSRF guard refused the destination. */
+      refused: boolean;
+      /** Trying again cannot help: the destination is refused, or the request could not be built (a bad URL or scheme, a header Node refuses). */
+      permanent: boolean;
+      latencyMs: number;
+    };
 
 export interface OutboundClient {
   /** One-line reason when the URL's destination is refused (literal IP, or a host name resolving to a refused address), else undefined. */
@@ -39,6 +51,7 @@ export const answerCap = 1024;
 const checkLookupMs = 2_000;
 
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
+const ipv4Compatible = ipaddr.parseCIDR('::/96') as [ipaddr.IPv6, number];
 
 function parseAllowRange(entry: string): Range | undefined {
   try {
@@ -71,8 +84,10 @@ function addressRefusal(address: string, ranges: readonly Range[]): string | und
   const addr = ipaddr.process(address);
   if (ranges.some(([range, bits]) => range.kind() === addr.kind() && addr.match(range, bits))) return undefined;
   const range = addr.range();
-  if (range === 'unicast') return undefined;
-  return `${addr.toString()} is a ${range} address (not allowed unless KEYREV_OUTBOUND_ALLOW names it)`;
+  if (range !== 'unicast') return `${addr.toString()} is a ${range} address (not allowed unless KEYREV_OUTBOUND_ALLOW names it)`;
+  // IPv4-compatible IPv6 (::/96, deprecated): ipaddr.js calls ::7f00:1 unicast, yet it embeds 127.0.0.1.
+  if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).match(ipv4Compatible)) return `${addr.toString()} is an IPv4-compatible IPv6 address (not allowed unless KEYREV_OUTBOUND_ALLOW names it)`;
+  return undefined;
 }
 
 /** A lookup error that carries the guard's refusal, so send() can tell it from a DNS failure. */
@@ -144,13 +159,19 @@ export function createOutboundClient(opts: { allow: readonly string[] }): Outbou
   function send(req: OutboundRequest): Promise<OutboundResult> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
-    const failed = (error: string, refused = false): OutboundResult => ({ ok: false, error: oneLine(error), refused, latencyMs: latency() });
+    const failed = (error: string, how: { refused?: boolean; permanent?: boolean } = {}): OutboundResult => ({
+      ok: false,
+      error: oneLine(error),
+      refused: how.refused ?? false,
+      permanent: (how.permanent ?? false) || (how.refused ?? false),
+      latencyMs: latency(),
+    });
     const t = target(req.url);
-    if ('error' in t) return Promise.resolve(failed(t.error));
+    if ('error' in t) return Promise.resolve(failed(t.error, { permanent: true }));
     // A literal address never reaches the lookup: it is checked here.
     if (net.isIP(t.host) && !hosts.has(t.host)) {
       const reason = addressRefusal(t.host, ranges);
-      if (reason) return Promise.resolve(failed(reason, true));
+      if (reason) return Promise.resolve(failed(reason, { refused: true }));
     }
     const protocol = t.url.protocol as 'http:' | 'https:';
     return new Promise<OutboundResult>((resolve) => {
@@ -167,18 +188,21 @@ export function createOutboundClient(opts: { allow: readonly string[] }): Outbou
         request?.destroy();
       }, req.timeoutMs);
       const body = req.body === undefined ? undefined : Buffer.from(req.body);
+      const headers: Record<string, string> = { 'user-agent': 'keyrev' };
+      for (const [name, value] of Object.entries(req.headers ?? {})) if (!transportHeaderNames.has(name.toLowerCase())) headers[name] = value;
+      if (body) headers['content-length'] = String(body.length);
       try {
         request = (protocol === 'https:' ? https : http).request(t.url, {
           method: req.method,
           agent: agents[protocol],
           lookup: guardedLookup,
-          headers: { 'user-agent': 'keyrev', ...req.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+          headers,
         });
       } catch (err) {
-        // An invalid header name or value (Node refuses line breaks in headers).
-        return finish(failed((err as Error).message));
+        // An invalid header name or value (Node refuses line breaks, and characters beyond Latin-1): the same request fails every time.
+        return finish(failed((err as Error).message, { permanent: true }));
       }
-      request.on('error', (err: NodeJS.ErrnoException) => finish(failed(err.message, err instanceof RefusedAddress)));
+      request.on('error', (err: NodeJS.ErrnoException) => finish(failed(err.message, { refused: err instanceof RefusedAddress })));
       request.on('response', (res) => {
         const chunks: Buffer[] = [];
         let size = 0;

@@ -104,3 +104,35 @@ export function hostUnder(host: string, domains: readonly string[]): boolean {
   const h = host.toLowerCase();
   return domains.some((d) => h === d || (h.length > d.length && h.endsWith(d) && h[h.length - d.length - 1] === '.'));
 }
+
+/**
+ * Headers a user's outgoing requests may not set (outgoing postbacks, alert webhooks): the ones
+ * that say how a request travels (RFC 9110 hop-by-hop and framing headers, Host, Expect).
+ * core/outbound-http.ts drops them from any request too; `X-Keyrev-*` are keyrev's own.
+ */
+export const transportHeaderNames: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'upgrade', 'te', 'trailer', 'expect']);
+const headerNamePattern = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+
+/** A header value as sent: printable ASCII (a header cannot carry other characters as text). */
+export const headerValue = plainText(2_000).regex(/^[\x20-\x7e]*$/, 'must be printable ASCII (percent-encode other characters)');
+
+/** The headers of an outgoing request, at most 20: valid names, none twice, none of the transport's or keyrev's own. */
+export const httpHeaders = (value: z.ZodType<string> = headerValue) =>
+  z.record(z.string(), value).superRefine((h, ctx) => {
+    const names = Object.keys(h);
+    const bad = names.find((n) => !headerNamePattern.test(n));
+    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(bad.slice(0, 70))} is not an HTTP header name` });
+    const reserved = names.find((n) => transportHeaderNames.has(n.toLowerCase()) || n.toLowerCase().startsWith('x-keyrev-'));
+    if (reserved !== undefined) ctx.addIssue({ code: 'custom', message: `${reserved} is set by keyrev` });
+    if (names.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 headers' });
+    if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) ctx.addIssue({ code: 'custom', message: 'a header is named twice' });
+  });
+
+/** The years a time parameter may name: those ClickHouse's DateTime holds (1970 to 2106), whole. */
+const instantYears = { min: 1971, max: 2105 } as const;
+
+/** A time in a query string: an ISO 8601 instant with its offset, or a date (UTC midnight); read as a Date. */
+export const isoInstant = z
+  .union([z.iso.datetime({ offset: true }), z.iso.date()])
+  .transform((v) => new Date(v))
+  .refine((d) => d.getUTCFullYear() >= instantYears.min && d.getUTCFullYear() <= instantYears.max, `must be in the years ${instantYears.min} to ${instantYears.max}`);

@@ -26,15 +26,15 @@ export const deliveryRoute: FastifyPluginAsyncZod<DeliveryRouteOptions> = async 
       schema: {
         tags,
         summary: 'Outgoing postback deliveries, newest first, with every attempt',
-        description: 'Deliveries created in [from, to) (default: the last 24 hours), filtered by state and rule. Secret query values and headers are masked.',
+        description: 'Deliveries created in [from, to) (default: the last 24 hours), filtered by state and rule. Secret query values, the URL password and header values (but Content-Type, Accept, User-Agent, X-Keyrev-Delivery) are masked.',
         querystring: deliveryQuery,
         response: { 200: z.object({ rows: z.array(deliveryView) }) },
       },
     },
     async (req) => {
       const q = req.query;
-      const toMs = q.to === undefined ? Date.now() + 1 : Date.parse(q.to);
-      const fromMs = q.from === undefined ? toMs - day : Date.parse(q.from);
+      const toMs = q.to === undefined ? Date.now() + 1 : q.to.getTime();
+      const fromMs = q.from === undefined ? toMs - day : q.from.getTime();
       if (!(fromMs < toMs)) fail('KR_BAD_REQUEST', 'querystring.to: must be after from');
       const rows = await listDeliveries(wh, { fromMs, toMs, state: q.state, ruleId: q.ruleId, limit: q.limit });
       return { rows: rows.map(({ delivery, attempts }) => toDeliveryView(delivery, attempts)) };

@@ -1,15 +1,13 @@
 import { z } from 'zod';
-import { objectId } from '../core/schemas.js';
+import { maskHeaders, maskUrl } from '../core/masking.js';
+import { isoInstant, objectId } from '../core/schemas.js';
 import { deliveryStates, type AttemptRow, type DeliveryRow } from '../warehouse/outbox-store.js';
-import { maskHeaders, maskUrl } from './masking.js';
-
-const time = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 
 export const deliveryQuery = z.object({
   /** ISO time or date (UTC); default 24 hours ago. */
-  from: time.optional(),
+  from: isoInstant.optional(),
   /** ISO time or date (UTC), exclusive; default now. */
-  to: time.optional(),
+  to: isoInstant.optional(),
   state: z.enum(deliveryStates).optional(),
   ruleId: objectId.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -35,7 +33,7 @@ export const deliveryView = z.object({
   txid: z.string(),
   status: z.string(),
   method: z.enum(['GET', 'POST']),
-  /** As sent, with secret query values masked. */
+  /** As sent, with secret query values and the URL's password masked. */
   url: z.string(),
   headers: z.record(z.string(), z.string()),
   /** Attempts made so far. */

@@ -3,6 +3,7 @@ import type { ConversionStatus } from '../core/conversion.js';
 import { formatMicros, parseAmount } from '../core/money.js';
 import type { OutboundResult } from '../core/outbound-http.js';
 import type { DeliveryRow, QueueRow } from '../warehouse/outbox-store.js';
+import { successorVersion } from '../warehouse/version.js';
 import { fillMacros, type MacroValues } from './macros.js';
 import type { Rule } from './rule-schema.js';
 
@@ -114,21 +115,24 @@ export function newDelivery(id: string, row: QueueRow, rule: Rule, values: Macro
     deliveredMs: undefined,
     lastStatus: 0,
     lastError: '',
+    version: '1',
   };
 }
 
 /**
  * A delivery after an attempt: delivered on 2xx; tried again later on a network error, a
  * timeout, 408, 429 or 5xx while the schedule lasts; failed at once on a redirect (never
- * followed), another 4xx, or a destination the SSRF guard refuses.
+ * followed), another 4xx, a destination the SSRF guard refuses, or a request that cannot be
+ * built (a header Node refuses): the same bytes would fail the same way.
  */
 export function afterAttempt(d: DeliveryRow, result: OutboundResult, nowMs: number, retryDelaysMs: readonly number[]): DeliveryRow {
   const attempts = d.attempts + 1;
+  const version = successorVersion(d.version);
   const status = result.ok ? result.status : 0;
-  if (result.ok && status >= 200 && status < 300) return { ...d, attempts, state: 'delivered', deliveredMs: nowMs, lastStatus: status, lastError: '' };
-  const retryable = result.ok ? status === 408 || status === 429 || status >= 500 : !result.refused;
+  if (result.ok && status >= 200 && status < 300) return { ...d, attempts, version, state: 'delivered', deliveredMs: nowMs, lastStatus: status, lastError: '' };
+  const retryable = result.ok ? status === 408 || status === 429 || status >= 500 : !result.permanent;
   const lastError = result.ok ? (status >= 300 && status < 400 ? `HTTP ${status} (redirects are not followed)` : `HTTP ${status}`) : result.error;
   const delay = retryable ? retryDelaysMs[d.step] : undefined;
-  if (delay === undefined) return { ...d, attempts, state: 'failed', lastStatus: status, lastError };
-  return { ...d, attempts, step: d.step + 1, state: 'retrying', nextMs: nowMs + delay, lastStatus: status, lastError };
+  if (delay === undefined) return { ...d, attempts, version, state: 'failed', lastStatus: status, lastError };
+  return { ...d, attempts, version, step: d.step + 1, state: 'retrying', nextMs: nowMs + delay, lastStatus: status, lastError };
 }

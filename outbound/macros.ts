@@ -1,7 +1,10 @@
+import { conversionStatuses } from '../core/conversion.js';
+import { fillTemplate, templateProblem, type TemplateContext, type TemplateSpec } from '../core/template.js';
+
 /**
  * The macros of outgoing postbacks: `{name}` placeholders in a rule's URL, body and headers, each
- * filled with a conversion's value encoded once for where it stands, and the inline status map
- * `{status:sale=1,lead=0}` (the status's word in the map, else the status itself).
+ * filled with a conversion's value encoded once for where it stands (core/template.ts), and the
+ * inline status map `{status:sale=1,lead=0}` (the status's word in the map, else the status itself).
  */
 export const macroNames = [
   'clickid',
@@ -29,71 +32,36 @@ export type MacroName = (typeof macroNames)[number];
 export type MacroValues = Record<MacroName, string>;
 
 /** Where a template is filled, and so how each value is encoded. */
-export type MacroContext = 'url' | 'json' | 'form' | 'header';
+export type MacroContext = Exclude<TemplateContext, 'text'>;
 
-const known: ReadonlySet<string> = new Set(macroNames);
+/** The macros, and the one that takes an inline map: `{status:sale=1,lead=0}`. */
+const spec: TemplateSpec = { names: new Set(macroNames), noun: 'macro', map: { name: 'status', example: '{status:sale=1,lead=0}' } };
 /** Macros whose values are numbers, so a JSON body may hold them outside quotes. */
 const numeric: ReadonlySet<string> = new Set(['payout', 'revenue']);
-// eslint-disable-next-line no-control-regex
-const controlChars = /[\u0000-\u001f\u007f]/g;
-const macroPattern = /\{([a-z0-9_]+)(?::([^{}]*))?\}/gi;
-/** Entries of a status map: `sale=1,lead=0`, also separated by spaces (in a URL, by %20). */
-const mapSeparators = /,|%20|\s+/;
-
-const encoders: Record<MacroContext, (value: string) => string> = {
-  url: encodeURIComponent,
-  // The text between a JSON string's quotes; JSON.stringify escapes quotes, backslashes, controls and lone surrogates.
-  json: (value) => JSON.stringify(value).slice(1, -1),
-  form: (value) => encodeURIComponent(value).replace(/%20/g, '+'),
-  // Node refuses a header value with a line break: a value never gets to add a header.
-  header: (value) => value.replace(controlChars, ''),
-};
-
-function parseStatusMap(spec: string): Map<string, string> | undefined {
-  const map = new Map<string, string>();
-  for (const entry of spec.split(mapSeparators)) {
-    if (entry === '') continue;
-    const eq = entry.indexOf('=');
-    if (eq <= 0) return undefined;
-    map.set(entry.slice(0, eq).toLowerCase(), entry.slice(eq + 1));
-  }
-  return map.size > 0 ? map : undefined;
-}
 
 /** The first problem of a template's placeholders (an unknown macro, a bad status map), or undefined. */
 export function macroProblem(template: string): string | undefined {
-  for (const m of template.matchAll(macroPattern)) {
-    const name = m[1]!.toLowerCase();
-    if (!known.has(name)) return `unknown macro {${m[1]}}`;
-    if (m[2] !== undefined && (name !== 'status' || !parseStatusMap(m[2]))) return `${m[0]} is not a status map such as {status:sale=1,lead=0}`;
-  }
-  return undefined;
+  return templateProblem(template, spec);
 }
 
-/** Fills a template: each value encoded for the context; a status map's words are the template's own text, kept as written. */
+/** Fills a template: each value, and a status map's word, encoded once for the context. */
 export function fillMacros(template: string, values: MacroValues, context: MacroContext): string {
-  const encode = encoders[context];
-  return template.replace(macroPattern, (whole, rawName: string, spec: string | undefined) => {
-    const name = rawName.toLowerCase() as MacroName;
-    if (!known.has(name)) return whole;
-    if (spec !== undefined) {
-      const mapped = parseStatusMap(spec)?.get(values.status);
-      if (mapped !== undefined) return mapped;
-    }
-    return encode(values[name]);
-  });
+  return fillTemplate(template, values, context, spec);
 }
 
 /**
- * Whether a JSON body template gives JSON whatever the values: filled with a number for the
- * numeric macros and a word for the others, it must parse (so a text macro must stand in quotes).
+ * Whether a JSON body template gives JSON whatever the values: filled for every status (a status
+ * map may give a word for one and fall back to the bare status for another), with a number for
+ * the numeric macros and a word for the others, it must parse (a text macro must stand in quotes).
  */
 export function jsonTemplateProblem(template: string): string | undefined {
-  const sample = Object.fromEntries(macroNames.map((n) => [n, numeric.has(n) ? '1' : 'sale'])) as MacroValues;
-  try {
-    JSON.parse(fillMacros(template, sample, 'json'));
-    return undefined;
-  } catch {
-    return 'must be JSON once filled: put text macros inside quotes ("{clickid}"); {payout} and {revenue} may stand bare';
+  for (const status of conversionStatuses) {
+    const sample = Object.fromEntries(macroNames.map((n) => [n, numeric.has(n) ? '1' : n === 'status' ? status : 'sale'])) as MacroValues;
+    try {
+      JSON.parse(fillMacros(template, sample, 'json'));
+    } catch {
+      return `must be JSON once filled (for status ${status}): put text macros, and a status map giving words, inside quotes ("{clickid}"); {payout} and {revenue} may stand bare`;
+    }
   }
+  return undefined;
 }

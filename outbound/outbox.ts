@@ -6,6 +6,7 @@ import {
   existingDeliveries,
   findDeliveries,
   openDeliveries,
+  openSummary,
   queueKeyOf,
   readCursor,
   readQueue,
@@ -32,9 +33,31 @@ export interface OutboxTuning {
   /** How far back the queue is read again, for rows whose insert became visible after later ones. */
   overlapMs: number;
   sweepEveryMs: number;
+  /**
+   * Deliveries this process holds at most: sending, waiting for a host's turn, or waiting for a
+   * retry timer. Past it, the rest stay stored and a later open scan takes them, the soonest due
+   * first: a backlog (a receiver down for hours, a large replay) costs neither memory nor timers.
+   */
+  maxHeld: number;
+  /** How far back, by creation, the open scan looks: the retry schedule and two days besides (keyrev down over a weekend). */
+  openHorizonMs: number;
+  /** The queue rows one rule replay reads at most (the answer says where to go on). */
+  replayRowsPerCall: number;
 }
 
-export const defaultTuning: OutboxTuning = { retryDelaysMs: defaultRetryDelaysMs, timeoutMs: 10_000, perHost: 8, openScanMs: 5_000, overlapMs: 30_000, sweepEveryMs: 30_000 };
+const day = 86_400_000;
+
+export const defaultTuning: OutboxTuning = {
+  retryDelaysMs: defaultRetryDelaysMs,
+  timeoutMs: 10_000,
+  perHost: 8,
+  openScanMs: 5_000,
+  overlapMs: 30_000,
+  sweepEveryMs: 30_000,
+  maxHeld: 5_000,
+  openHorizonMs: defaultRetryDelaysMs.reduce((a, b) => a + b, 0) + 2 * day,
+  replayRowsPerCall: 20_000,
+};
 
 const cursorName = 'queue';
 const pageSize = 2_000;
@@ -173,30 +196,38 @@ export class Outbox {
     return { planned: planned.size, created: fresh.length, existing: [...existing] };
   }
 
-  /** Reads the open deliveries: sends those due that this process does not hold, and updates the gauges. */
+  /** Deliveries held now: dispatched and not yet recorded, or waiting for a retry timer. */
+  private held(): number {
+    return this.inFlight.size + this.retryTimers.size;
+  }
+
+  /**
+   * Reads the open deliveries, the soonest due first, as many as this process may still hold:
+   * sends those due that it does not hold (later ones are left to a later scan), and updates the gauges.
+   */
   private async scanOpen(): Promise<void> {
-    const open = await openDeliveries(this.deps.wh);
-    this.deps.metrics.outboundQueueDepth.set(open.length);
-    this.oldestOpenMs = open[0]?.createdMs;
     const now = Date.now();
-    for (const d of open) {
+    const since = now - this.deps.tuning.openHorizonMs;
+    const summary = await openSummary(this.deps.wh, since);
+    this.deps.metrics.outboundQueueDepth.set(summary.count);
+    this.oldestOpenMs = summary.oldestMs;
+    const room = this.deps.tuning.maxHeld - this.held();
+    if (!this.deps.sends || room <= 0 || summary.count === 0) return;
+    for (const d of await openDeliveries(this.deps.wh, since, room)) {
+      if (d.nextMs > now) break;
       if (this.inFlight.has(d.id) || this.retryTimers.has(d.id)) continue;
-      if (d.nextMs <= now) this.dispatch(d);
-      else this.retryAt(d);
+      if (!this.dispatch(d)) break;
     }
   }
 
-  /** Sends again what a replay set back to pending (its state already written). */
-  async replay(ids: readonly string[]): Promise<number> {
-    const deliveries = await findDeliveries(this.deps.wh, ids);
-    let sent = 0;
-    for (const d of deliveries) {
+  /** Sends again what a replay set back to pending (its state already written), as many as this process may hold; the open scan sends the rest. */
+  async replay(ids: readonly string[]): Promise<void> {
+    if (!this.deps.sends) return;
+    for (const d of await findDeliveries(this.deps.wh, ids)) {
       if (this.inFlight.has(d.id)) continue;
       this.clearRetry(d.id);
-      this.dispatch(d);
-      sent++;
+      if (!this.dispatch(d)) return;
     }
-    return sent;
   }
 
   /** Whether a delivery is being sent by this process now (a replay of it waits). */
@@ -221,8 +252,10 @@ export class Outbox {
     this.retryTimers.delete(id);
   }
 
-  private dispatch(d: DeliveryRow): void {
-    if (!this.deps.sends || this.closed || this.inFlight.has(d.id)) return;
+  /** Sends a delivery when its host has a free slot, else queues it for the host; false when this process holds all it may (the delivery stays stored, open). */
+  private dispatch(d: DeliveryRow): boolean {
+    if (!this.deps.sends || this.closed || this.inFlight.has(d.id)) return false;
+    if (this.held() >= this.deps.tuning.maxHeld) return false;
     this.inFlight.set(d.id, d.attempts);
     const host = hostOf(d.url);
     const slot = this.hosts.get(host) ?? { active: 0, waiting: [] };
@@ -240,6 +273,7 @@ export class Outbox {
     };
     if (slot.active < this.deps.tuning.perHost) start();
     else slot.waiting.push(start);
+    return true;
   }
 
   private async attempt(d: DeliveryRow): Promise<void> {
@@ -264,7 +298,8 @@ export class Outbox {
       answer: result.ok ? result.bodyStart : '',
     });
     this.writeSoon();
-    if (next.state === 'retrying') this.retryAt(next);
+    // Held for its retry while there is room (the exact time); else a scan sends it once due.
+    if (next.state === 'retrying' && this.held() < this.deps.tuning.maxHeld) this.retryAt(next);
   }
 
   /** Attempts are recorded in batches (one insert per table for many sends). */

@@ -40,7 +40,7 @@ export const outboundPlugin = fp<OutboundOptions>(
     const rules = new PostbackRules({ store, guard: client, campaignExists: (id) => app.campaigns.find(id) !== undefined });
     const tuning: OutboxTuning = { ...defaultTuning };
     const outbox = new Outbox({ wh: app.warehouse, rules: () => rules.all(), client, metrics: app.metrics, log: app.log, tuning, sends: config.clusterJobs });
-    const replays = new Replays(app.warehouse, outbox, rules);
+    const replays = new Replays(app.warehouse, outbox, rules, tuning);
     app.jobs.add({ name: jobName, scope: 'cluster', everyMs: 1_000, run: () => outbox.run() });
 
     // A postback's row reaches ClickHouse within the flush interval: until a few of those have

@@ -42,7 +42,7 @@ export const ruleRoute: FastifyPluginAsyncZod<RuleRouteOptions> = async (app, { 
       schema: {
         tags,
         summary: 'Change an outgoing postback rule',
-        description: '`signingKey: null` removes the key; a header sent back with its masked value keeps the stored value.',
+        description: '`signingKey: null` removes the key; a header value or URL query value sent back masked (`********`, as GET shows it) keeps the stored value.',
         params: ruleParams,
         body: rulePatch,
         response: { 200: ruleView },
@@ -62,10 +62,11 @@ export const ruleRoute: FastifyPluginAsyncZod<RuleRouteOptions> = async (app, { 
       schema: {
         tags,
         summary: 'Apply a rule again to the conversions queued in a time range',
-        description: 'Creates the deliveries the rule should have made and has not (e.g. a rule created after the conversions), and sends failed ones again; `resend: true` sends delivered ones again too. At most 90 days.',
+        description:
+          'Creates the deliveries the rule should have made and has not (e.g. a rule created after the conversions), and sends failed ones again; `resend: true` sends delivered ones again too. At most 90 days. One call reads at most 20,000 queued conversion states: `next`, when not null, is the `from` of the call that goes on. A replay while another runs answers 409.',
         params: ruleParams,
         body: ruleReplayInput,
-        response: { 200: z.object({ conversions: z.number(), created: z.number(), resent: z.number() }) },
+        response: { 200: z.object({ conversions: z.number(), created: z.number(), resent: z.number(), next: z.string().nullable() }) },
       },
     },
     async (req) => replays.rule(req.params.id, Date.parse(req.body.from), Date.parse(req.body.to), req.body.resend),

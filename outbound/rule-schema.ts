@@ -1,18 +1,13 @@
 import { z } from 'zod';
 import { conversionStatuses } from '../core/conversion.js';
-import { httpUrlWithMacros, isoTimestamp, objectId, plainText } from '../core/schemas.js';
+import { headerValue, httpHeaders, httpUrlWithMacros, isoTimestamp, objectId, plainText } from '../core/schemas.js';
 import { jsonTemplateProblem, macroProblem } from './macros.js';
-
-/** Headers keyrev sets itself or that would change how the request travels. */
-const reservedHeaders = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect', 'x-keyrev-signature', 'x-keyrev-delivery']);
 
 const withMacros = <T extends z.ZodType<string>>(schema: T) =>
   schema.superRefine((value, ctx) => {
     const problem = macroProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
-
-const headerName = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 
 const fields = {
   name: plainText(200),
@@ -26,17 +21,7 @@ const fields = {
   /** How a POST body template is read and filled: JSON (values JSON-escaped) or a form (values form-encoded). */
   bodyType: z.enum(['json', 'form']),
   body: withMacros(z.string().max(16_384)),
-  headers: z
-    .record(z.string(), withMacros(plainText(2_000)))
-    .superRefine((h, ctx) => {
-      const names = Object.keys(h);
-      const bad = names.find((n) => !headerName.test(n));
-      if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(bad.slice(0, 70))} is not an HTTP header name` });
-      const reserved = names.find((n) => reservedHeaders.has(n.toLowerCase()));
-      if (reserved !== undefined) ctx.addIssue({ code: 'custom', message: `${reserved} is set by keyrev` });
-      if (names.length > 20) ctx.addIssue({ code: 'custom', message: 'at most 20 headers' });
-      if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) ctx.addIssue({ code: 'custom', message: 'a header is named twice' });
-    }),
+  headers: httpHeaders(withMacros(headerValue)),
   /** The statuses that fire this rule. */
   statuses: z
     .array(z.enum(conversionStatuses))

@@ -2,7 +2,7 @@ import { KeyrevError, fail } from '../core/errors.js';
 import { newObjectId } from '../core/ids.js';
 import type { OutboundClient } from '../core/outbound-http.js';
 import type { SettingsStore } from '../warehouse/settings-store.js';
-import { mask, maskHeaders } from './masking.js';
+import { maskHeaders, maskUrl, unmaskHeaders, unmaskUrl } from '../core/masking.js';
 import { ruleInput, type Rule, type RuleInput, type RulePatch, type RuleView } from './rule-schema.js';
 
 export interface RuleDeps {
@@ -45,13 +45,14 @@ export class PostbackRules {
     const current = this.deps.store.get(id) ?? fail('KR_NOT_FOUND', `no postback rule ${id}`);
     const { id: _id, createdAt, updatedAt: _updated, ...was } = current;
     const merged: Record<string, unknown> = { ...was, ...patch };
-    // null removes an optional field; a header sent back masked keeps what is stored.
+    // null removes an optional field; a header or URL query value sent back masked keeps what is stored.
     for (const key of ['signingKey', 'source', 'campaignId'] as const) if (patch[key] === null) delete merged[key];
     if (patch.scope !== undefined && patch.scope !== current.scope) {
       if (patch.source === undefined && patch.scope !== 'source') delete merged.source;
       if (patch.campaignId === undefined && patch.scope !== 'campaign') delete merged.campaignId;
     }
-    if (patch.headers) merged.headers = Object.fromEntries(Object.entries(patch.headers).map(([k, v]) => [k, v === mask ? (current.headers[k] ?? v) : v]));
+    if (patch.headers) merged.headers = unmaskHeaders(patch.headers, current.headers);
+    if (patch.url !== undefined) merged.url = unmaskUrl(patch.url, current.url);
     const parsed = ruleInput.safeParse(merged);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
@@ -76,5 +77,5 @@ export class PostbackRules {
 
 function view(r: Rule): RuleView {
   const { signingKey, ...rest } = r;
-  return { ...rest, headers: maskHeaders(r.headers), hasSigningKey: signingKey !== undefined };
+  return { ...rest, url: maskUrl(r.url), headers: maskHeaders(r.headers), hasSigningKey: signingKey !== undefined };
 }

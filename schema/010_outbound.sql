@@ -64,7 +64,9 @@ ORDER BY name;
 
 -- One delivery per (conversion, status, rule): its id is a digest of those, so reading the queue
 -- again creates nothing twice. The request is rendered when the delivery is created and kept as
--- sent; every change of state writes the row again with a higher version (read with FINAL).
+-- sent; every change of state writes the row again with a version one above the state it was made
+-- from (read with FINAL), so a state written after another it has seen replaces it, whatever the
+-- clocks of the processes writing them say.
 CREATE TABLE IF NOT EXISTS outbound_deliveries
 (
     id              String,
@@ -90,7 +92,20 @@ CREATE TABLE IF NOT EXISTS outbound_deliveries
     INDEX created_minmax created_at TYPE minmax GRANULARITY 1
 )
 ENGINE = ReplacingMergeTree(version)
-ORDER BY id;
+ORDER BY id
+-- As long as the attempts: every version of a delivery has its created_at, so all go together.
+TTL toDateTime(created_at) + INTERVAL 180 DAY;
+
+-- Deliveries a replay set back to pending. The open scan reads deliveries created recently (by
+-- created_at, the index above), and these besides: a replayed delivery may be months old.
+CREATE TABLE IF NOT EXISTS outbound_replays
+(
+    id String,
+    at DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY at
+TTL toDateTime(at) + INTERVAL 7 DAY;
 
 -- Every attempt as it went: when, the answer's status code (0: none), how long, the error and the
 -- start of the answer.

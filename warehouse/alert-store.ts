@@ -132,6 +132,8 @@ export interface IncidentRow {
   figure: string;
   startedAt: Date;
   resolvedAt: Date | undefined;
+  /** The version this state is written at: one above the state it was made from (warehouse/version.ts). */
+  version: string;
 }
 
 interface StoredIncident {
@@ -145,10 +147,12 @@ interface StoredIncident {
   figure: string;
   started_ms: string;
   resolved_ms: string | null;
+  version: string;
 }
 
 const incidentSelect = `SELECT incident_id, rule_id, rule_name, condition, scope, state, value, figure,
-  toString(toUnixTimestamp64Milli(started_at)) AS started_ms, toString(toUnixTimestamp64Milli(resolved_at)) AS resolved_ms
+  toString(toUnixTimestamp64Milli(started_at)) AS started_ms, toString(toUnixTimestamp64Milli(resolved_at)) AS resolved_ms,
+  toString(version) AS version
   FROM alert_incidents FINAL`;
 
 function toIncident(r: StoredIncident): IncidentRow {
@@ -163,17 +167,15 @@ function toIncident(r: StoredIncident): IncidentRow {
     figure: r.figure,
     startedAt: new Date(Number(r.started_ms)),
     resolvedAt: r.resolved_ms === null ? undefined : new Date(Number(r.resolved_ms)),
+    version: r.version,
   };
 }
-
-let lastVersion = 0;
 
 /** DateTime64 as ClickHouse reads it in any input format: UTC 'YYYY-MM-DD hh:mm:ss.sss'. */
 const utcText = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
-/** Writes an incident's current state; a later write of the same incident replaces it. */
+/** Writes an incident's state at its version: a state made from this one (a higher version) replaces it. */
 export async function saveIncident(wh: Warehouse, i: IncidentRow): Promise<void> {
-  lastVersion = Math.max(Date.now() * 1000, lastVersion + 1);
   await wh.insert('alert_incidents', [
     {
       incident_id: i.incidentId,
@@ -186,7 +188,7 @@ export async function saveIncident(wh: Warehouse, i: IncidentRow): Promise<void>
       figure: i.figure,
       started_at: utcText(i.startedAt),
       resolved_at: i.resolvedAt ? utcText(i.resolvedAt) : null,
-      version: lastVersion,
+      version: i.version,
     },
   ]);
 }
@@ -194,6 +196,11 @@ export async function saveIncident(wh: Warehouse, i: IncidentRow): Promise<void>
 /** The incidents still firing, whatever process opened them (a restart picks them up here). */
 export async function firingIncidents(wh: Warehouse): Promise<IncidentRow[]> {
   return (await wh.query<StoredIncident>(`${incidentSelect} WHERE state = 'firing'`)).map(toIncident);
+}
+
+/** Incidents resolved since `from`: a check sends the recovery of any that has none recorded. */
+export async function resolvedSince(wh: Warehouse, from: Date): Promise<IncidentRow[]> {
+  return (await wh.query<StoredIncident>(`${incidentSelect} WHERE state = 'resolved' AND resolved_at >= {from:DateTime64(3)}`, { from })).map(toIncident);
 }
 
 /** Incidents that overlap [from, to), newest first. */

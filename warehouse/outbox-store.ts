@@ -1,3 +1,4 @@
+import { clockVersion } from './version.js';
 import type { Warehouse } from './warehouse.js';
 
 /**
@@ -75,6 +76,8 @@ export interface DeliveryRow {
   deliveredMs: number | undefined;
   lastStatus: number;
   lastError: string;
+  /** The version this state is written at: one above the state it was made from (warehouse/version.ts). */
+  version: string;
 }
 
 export interface AttemptRow {
@@ -123,7 +126,7 @@ export async function readCursor(wh: Warehouse, name: string): Promise<QueueKey 
 
 export function writeCursor(wh: Warehouse, name: string, key: QueueKey): Promise<void> {
   return wh.insert('outbound_cursor', [
-    { name, queued_at: key.queuedMs, click_id: key.clickId, conversion_type: key.type, txid: key.txid, row_version: key.version, version: nextVersion().toString() },
+    { name, queued_at: key.queuedMs, click_id: key.clickId, conversion_type: key.type, txid: key.txid, row_version: key.version, version: clockVersion().toString() },
   ]);
 }
 
@@ -141,14 +144,6 @@ export async function existingDeliveries(wh: Warehouse, ids: readonly string[]):
   if (ids.length === 0) return new Set();
   const rows = await wh.query<{ id: string }>('SELECT DISTINCT id FROM outbound_deliveries WHERE id IN {ids:Array(String)}', { ids });
   return new Set(rows.map((r) => r.id));
-}
-
-let lastVersion = 0n;
-/** Versions grow with time and never repeat within a process, so the latest write of a delivery wins. */
-function nextVersion(): bigint {
-  const now = BigInt(Date.now()) * 1000n;
-  lastVersion = now > lastVersion ? now : lastVersion + 1n;
-  return lastVersion;
 }
 
 /** A DateTime64(3) value as JSON: an integer is read as its ticks, here milliseconds. */
@@ -177,7 +172,7 @@ export function writeDeliveries(wh: Warehouse, rows: readonly DeliveryRow[]): Pr
       delivered_at: d.deliveredMs === undefined ? null : ticks(d.deliveredMs),
       last_status: d.lastStatus,
       last_error: d.lastError,
-      version: nextVersion().toString(),
+      version: d.version,
     })),
   );
 }
@@ -209,11 +204,13 @@ interface StoredDelivery {
   delivered_ms: string | null;
   last_status: number;
   last_error: string;
+  version: string;
 }
 
 const deliverySelect = `SELECT id, rule_id, click_id, conversion_type, txid, status, method, url, headers, body, state, attempts, step,
        toString(toUnixTimestamp64Milli(next_at)) AS next_ms, toString(toUnixTimestamp64Milli(created_at)) AS created_ms,
-       if(delivered_at IS NULL, NULL, toString(toUnixTimestamp64Milli(assumeNotNull(delivered_at)))) AS delivered_ms, last_status, last_error
+       if(delivered_at IS NULL, NULL, toString(toUnixTimestamp64Milli(assumeNotNull(delivered_at)))) AS delivered_ms, last_status, last_error,
+       toString(version) AS version
 FROM outbound_deliveries FINAL`;
 
 function toDelivery(r: StoredDelivery): DeliveryRow {
@@ -236,13 +233,38 @@ function toDelivery(r: StoredDelivery): DeliveryRow {
     deliveredMs: r.delivered_ms === null ? undefined : Number(r.delivered_ms),
     lastStatus: Number(r.last_status),
     lastError: r.last_error,
+    version: r.version,
   };
 }
 
-/** Deliveries still to be sent (pending, or waiting for a retry), oldest first. */
-export async function openDeliveries(wh: Warehouse): Promise<DeliveryRow[]> {
-  const rows = await wh.query<StoredDelivery>(`${deliverySelect} WHERE state IN ('pending', 'retrying') ORDER BY created_at`);
+/**
+ * The open deliveries (pending, or waiting for a retry) a scan reaches: those created since
+ * `sinceMs` (a range of the created_at index: a delivery's creation time never changes, so every
+ * version of it is in or out together) and those a replay reopened since then, however old.
+ */
+const openSql = `SELECT * FROM (
+  ${deliverySelect} WHERE created_at >= fromUnixTimestamp64Milli({sinceMs:Int64}, 'UTC') AND state IN ('pending', 'retrying')
+  UNION ALL
+  ${deliverySelect} WHERE id IN (SELECT id FROM outbound_replays WHERE at >= fromUnixTimestamp64Milli({sinceMs:Int64}, 'UTC')) AND state IN ('pending', 'retrying')
+) ORDER BY toInt64(next_ms), id LIMIT 1 BY id`;
+
+/** Open deliveries (see openSql), the soonest due first, at most `limit`. */
+export async function openDeliveries(wh: Warehouse, sinceMs: number, limit: number): Promise<DeliveryRow[]> {
+  const rows = await wh.query<StoredDelivery>(`${openSql} LIMIT {limit:UInt32}`, { sinceMs, limit });
   return rows.map(toDelivery);
+}
+
+/** How many deliveries are open (see openSql), and when the oldest of them was created. */
+export async function openSummary(wh: Warehouse, sinceMs: number): Promise<{ count: number; oldestMs: number | undefined }> {
+  const [row] = await wh.query<{ n: string; oldest: string }>(`SELECT toString(count()) AS n, toString(min(toInt64(created_ms))) AS oldest FROM (${openSql})`, { sinceMs });
+  const count = Number(row?.n ?? 0);
+  return { count, oldestMs: count === 0 ? undefined : Number(row!.oldest) };
+}
+
+/** Records that deliveries were reopened by a replay, for the open scan to find them however old they are. */
+export function writeReplayed(wh: Warehouse, ids: readonly string[], atMs: number): Promise<void> {
+  if (ids.length === 0) return Promise.resolve();
+  return wh.insert('outbound_replays', ids.map((id) => ({ id, at: ticks(atMs) })));
 }
 
 export async function findDeliveries(wh: Warehouse, ids: readonly string[]): Promise<DeliveryRow[]> {

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { clockVersion } from './version.js';
 import type { Warehouse } from './warehouse.js';
 
 /**
@@ -9,15 +10,6 @@ import type { Warehouse } from './warehouse.js';
  */
 export const settingsKinds = ['campaigns', 'networks', 'postback_rules', 'alert_rules', 'api_keys', 'account_settings', 'alert_channels', 'feeds'] as const;
 export type SettingsKind = (typeof settingsKinds)[number];
-
-let lastVersion = 0n;
-
-/** Versions grow with time and never repeat within a process (microsecond-like resolution). */
-function nextVersion(): bigint {
-  const now = BigInt(Date.now()) * 1000n;
-  lastVersion = now > lastVersion ? now : lastVersion + 1n;
-  return lastVersion;
-}
 
 /**
  * Settings objects of one kind, kept in ClickHouse and served from memory. Writes go to
@@ -85,7 +77,7 @@ export class SettingsStore<T extends { id: string }> {
   }
 
   private async write(id: string, doc: string, deleted: 0 | 1): Promise<void> {
-    await this.wh.insert('settings', [{ kind: this.kind, id, doc, version: nextVersion().toString(), deleted }]);
+    await this.wh.insert('settings', [{ kind: this.kind, id, doc, version: clockVersion().toString(), deleted }]);
   }
 }
 

@@ -117,6 +117,50 @@ describe('alert channels', () => {
     expect(one).toMatchObject({ type: 'webhook', url: `${receiver.base}/********`, headers: { authorization: '********' }, method: 'POST' });
   });
 
+  it('webhook: the body filled for its bodyType (text as is, form form-encoded, json escaped), a GET through URL placeholders', async () => {
+    const hookName = 'Q "1" & a=b';
+    const text = await create({ type: 'webhook', name: hookName, url: `${receiver.base}/text`, bodyType: 'text', body: '{"looks":"like json"} {message}' });
+    await test(text);
+    expect(last().headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(last().body).toMatch(/^\{"looks":"like json"\} keyrev test message for channel "Q "1" & a=b"/);
+    const form = await create({ type: 'webhook', name: hookName, url: `${receiver.base}/form`, bodyType: 'form', body: 'text={message}&state={state}' });
+    await test(form);
+    expect(last().headers['content-type']).toBe('application/x-www-form-urlencoded');
+    const fields = new URLSearchParams(last().body);
+    expect(fields.get('state')).toBe('test');
+    expect(fields.get('text')).toMatch(/^keyrev test message for channel "Q "1" & a=b"/);
+    const get = await create({ type: 'webhook', name: hookName, method: 'GET', url: `${receiver.base}/get?state={state}&text={message}`, headers: { 'X-State': '{state}' } });
+    await test(get);
+    expect(last()).toMatchObject({ method: 'GET', body: '' });
+    const query = new URL(last().url, receiver.base).searchParams;
+    expect(query.get('state')).toBe('test');
+    expect(query.get('text')).toMatch(/^keyrev test message for channel "Q "1" & a=b"/);
+    expect(last().headers['x-state']).toBe('test');
+    const bad = async (payload: object) => {
+      const res = await t.app.inject({ method: 'POST', url: '/api/alert-channels', headers: adminAuth, payload: { type: 'webhook', url: `${receiver.base}/x`, ...payload } });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      return res.json().message as string;
+    };
+    expect(await bad({ body: '{"m":"{mesage}"}' })).toMatch(/unknown placeholder \{mesage\}/);
+    expect(await bad({ url: `${receiver.base}/x?a={nope}` })).toMatch(/unknown placeholder \{nope\}/);
+    expect(await bad({ method: 'GET', body: 'x' })).toMatch(/a GET has no body/);
+    expect(await bad({ bodyType: 'xml' })).toMatch(/bodyType/);
+  });
+
+  it('webhook headers: the transport\'s (Host, Content-Length, Transfer-Encoding, ...) are refused, values must be sendable', async () => {
+    for (const name of ['Host', 'Content-Length', 'Transfer-Encoding', 'Connection', 'X-Keyrev-Delivery']) {
+      const res = await t.app.inject({ method: 'POST', url: '/api/alert-channels', headers: adminAuth, payload: { type: 'webhook', url: `${receiver.base}/x`, headers: { [name]: 'evil.example' } } });
+      expect(res.statusCode, name).toBe(400);
+      expect(res.json().message, name).toMatch(/is set by keyrev/);
+    }
+    const latin = await t.app.inject({ method: 'POST', url: '/api/alert-channels', headers: adminAuth, payload: { type: 'webhook', url: `${receiver.base}/x`, headers: { 'X-Name': '日本' } } });
+    expect(latin.statusCode).toBe(400);
+    // The one masking policy of keyrev: harmless headers are shown, every other value masked.
+    const id = await create({ type: 'webhook', url: `${receiver.base}/x`, headers: { 'Content-Type': 'application/json', 'X-Partner': 'p-secret' } });
+    const shown = (await t.app.inject({ method: 'GET', url: `/api/alert-channels/${id}`, headers: adminAuth })).json();
+    expect(shown.headers).toEqual({ 'Content-Type': 'application/json', 'X-Partner': '********' });
+  });
+
   it('refuses destinations the outgoing-request guard refuses, and email without KEYREV_SMTP_URL is explained', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/api/alert-channels', headers: adminAuth, payload: { type: 'webhook', url: 'http://169.254.169.254/latest/meta-data' } });
     expect(res.statusCode).toBe(400);
@@ -130,7 +174,7 @@ describe('alert channels', () => {
     const flaky = await startReceiver(() => (++calls === 1 ? 503 : 200));
     const sender = createChannelSender({ outbound: createOutboundClient({ allow: ['127.0.0.1'] }), smtpUrl: undefined });
     try {
-      const hook = { type: 'webhook' as const, id: 'h', name: 'h', createdAt: new Date().toISOString(), url: `${flaky.base}/x`, method: 'POST' as const, headers: {} };
+      const hook = { type: 'webhook' as const, id: 'h', name: 'h', createdAt: new Date().toISOString(), url: `${flaky.base}/x`, method: 'POST' as const, headers: {}, bodyType: 'json' as const };
       expect(await deliver(sender, hook, testMessage('h', Date.now()), [10, 10])).toEqual({ ok: true, attempts: 2, detail: 'HTTP 200' });
       const down = { ...hook, url: 'http://127.0.0.1:1/x' };
       const outcome = await deliver(sender, down, testMessage('h', Date.now()), [10, 10]);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveDeliveries, saveIncident } from '../../warehouse/alert-store.js';
 import { adminAuth, startApp, type TestApp } from '../helpers/app.js';
 import { sleep, startReceiver, waitFor } from './receiver.js';
 
@@ -9,7 +10,7 @@ describe('alert checks', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    t = await startApp({ KEYREV_ALERT_CHECK_MS: '200', KEYREV_OUTBOUND_ALLOW: '127.0.0.1', KEYREV_FLUSH_INTERVAL_MS: '20' });
+    t = await startApp({ KEYREV_ALERT_CHECK_MS: '200', KEYREV_OUTBOUND_ALLOW: '127.0.0.1', KEYREV_FLUSH_INTERVAL_MS: '20', KEYREV_PUBLIC_URL: 'https://track.example.com/' });
   });
   afterAll(async () => {
     await t.close();
@@ -39,7 +40,7 @@ describe('alert checks', () => {
         type: 'webhook',
         url: `${receiver.base}${path}`,
         headers: { 'x-token': 'hook-secret-1' },
-        body: '{"text":"{message}","state":"{state}","campaign":"{campaign}","rule":"{rule}","since":"{since}"}',
+        body: '{"text":"{message}","state":"{state}","campaign":"{campaign}","rule":"{rule}","since":"{since}","link":"{link}"}',
       })
     ).id as string;
 
@@ -58,6 +59,10 @@ describe('alert checks', () => {
     expect(body).toMatchObject({ state: 'firing', campaign: 'Spring "sale" <b>', rule: 'No sales' });
     expect(body.text).toMatch(/0 sales in the last 1 min \(1 click\) for campaign "Spring "sale" <b>"/);
     expect(body.text).toMatch(/Last sale: none in 30 days/);
+    // The dashboard's report of the campaign (KEYREV_PUBLIC_URL), as the dashboard reads its view from the URL.
+    const link = `https://track.example.com/?filter%5Bcampaign%5D=${campaignId}`;
+    expect(body.link).toBe(link);
+    expect(body.text).toContain(` Report: ${link}`);
     expect(first.headers['x-token']).toBe('hook-secret-1');
     expect(first.headers['content-type']).toBe('application/json');
 
@@ -82,12 +87,16 @@ describe('alert checks', () => {
     expect(mine.map((a: { state: string }) => a.state)).toEqual(['firing', 'resolved']);
     expect(mine[1]).toMatchObject({ condition: 'no_sales', value: 0, figure: '0 sales in the last 1 min (1 click)' });
     expect(mine[1].resolvedAt).not.toBeNull();
+    // The recovery is written one version above the alert it was made from, whatever the clock says.
+    const versions = await t.app.keyrev.warehouse.query<{ v: string }>('SELECT toString(version) AS v FROM alert_incidents WHERE incident_id = {id:String} ORDER BY version', { id: mine[1].id });
+    expect(versions.map((r) => r.v)).toEqual(['1', '2']);
     expect(mine[1].deliveries.map((d: { event: string; ok: boolean; detail: string }) => [d.event, d.ok, d.detail])).toEqual([
       ['alert', true, 'HTTP 200'],
       ['recovery', true, 'HTTP 200'],
     ]);
     // A range before the incidents lists none of them.
     expect((await api('GET', '/api/alerts?from=2026-01-01&to=2026-01-02')).alerts).toEqual([]);
+    expect((await t.app.inject({ method: 'GET', url: '/api/alerts?from=1960-01-01', headers: adminAuth })).statusCode).toBe(400);
 
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/keyrev_alerts_total\{event="alert"\} 2/);
@@ -158,5 +167,28 @@ describe('alert checks', () => {
     // A channel a rule sends to cannot be deleted.
     await api('POST', '/api/alert-rules', { ...base, channels: [channelId] });
     expect((await t.app.inject({ method: 'DELETE', url: `/api/alert-channels/${channelId}`, headers: adminAuth })).statusCode).toBe(409);
+  });
+
+  it('sends the alert of a firing incident that has none recorded, and the recovery of a resolved one (a crash between write and send)', async () => {
+    const wh = t.app.keyrev.warehouse;
+    // Campaigns without clicks: the checks themselves neither open nor end an incident for them.
+    const channelId = await webhook('/repair');
+    const ruleOf = async (name: string) => (await api('POST', '/api/alert-rules', { name, condition: 'no_sales', campaignId: await campaign(name), windowMinutes: 1, channels: [channelId] })).id as string;
+    const [lost, unrecovered] = [await ruleOf('Lost alert'), await ruleOf('Lost recovery')];
+    const startedAt = new Date(Date.now() - 120_000);
+    const incident = { condition: 'no_sales', scope: 'campaign', value: 0, figure: '0 sales in the last 1 min (3 clicks)', startedAt, version: '1' };
+    await saveIncident(wh, { ...incident, incidentId: 'lostalert01', ruleId: lost, ruleName: 'Lost alert', state: 'firing', resolvedAt: undefined });
+    await saveIncident(wh, { ...incident, incidentId: 'lostrecov01', ruleId: unrecovered, ruleName: 'Lost recovery', state: 'resolved', resolvedAt: new Date(Date.now() - 30_000), version: '2' });
+    await saveDeliveries(wh, [{ incidentId: 'lostrecov01', event: 'alert', channelId, channelType: 'webhook', ok: true, attempts: 1, detail: 'HTTP 200', sentAt: startedAt }]);
+    const hook = () => receiver.to('/repair');
+    expect(await waitFor(() => hook().length, (n) => n >= 2)).toBe(2);
+    await sleep(600);
+    expect(hook()).toHaveLength(2);
+    const bodies = hook().map((r) => JSON.parse(r.body) as { state: string; rule: string; text: string });
+    expect(bodies.map((b) => [b.rule, b.state]).sort()).toEqual([
+      ['Lost alert', 'firing'],
+      ['Lost recovery', 'resolved'],
+    ]);
+    expect(bodies.find((b) => b.state === 'firing')!.text).toMatch(/0 sales in the last 1 min \(3 clicks\)/);
   });
 });

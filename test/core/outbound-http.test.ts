@@ -71,9 +71,27 @@ describe('the outbound client', () => {
     const closed = await open.send({ url: 'http://127.0.0.1:1/', method: 'GET', timeoutMs: 2_000 });
     expect(closed).toMatchObject({ ok: false, refused: false });
     expect(!closed.ok && closed.error).toMatch(/ECONNREFUSED/);
+    expect(closed).toMatchObject({ permanent: false });
     const injected = await open.send({ url: `http://127.0.0.1:${port}/`, method: 'GET', headers: { 'x-a': 'b\r\nx-injected: 1' }, timeoutMs: 2_000 });
-    expect(injected).toMatchObject({ ok: false, refused: false });
-    expect(await open.send({ url: 'ftp://127.0.0.1/', method: 'GET', timeoutMs: 2_000 })).toMatchObject({ ok: false, error: 'scheme ftp: is not http or https' });
+    expect(injected).toMatchObject({ ok: false, refused: false, permanent: true });
+    // Node throws on a header value beyond Latin-1: a request that can never be built, not a network error.
+    expect(await open.send({ url: `http://127.0.0.1:${port}/`, method: 'GET', headers: { 'x-kw': '日本' }, timeoutMs: 2_000 })).toMatchObject({ ok: false, permanent: true });
+    expect(await open.send({ url: 'ftp://127.0.0.1/', method: 'GET', timeoutMs: 2_000 })).toMatchObject({ ok: false, permanent: true, error: 'scheme ftp: is not http or https' });
+  });
+
+  it('drops a caller\'s Host and hop-by-hop headers: they are the transport\'s', async () => {
+    const sent = await open.send({
+      url: `http://127.0.0.1:${port}/h`,
+      method: 'POST',
+      headers: { Host: 'evil.example', 'Transfer-Encoding': 'chunked', Connection: 'close', 'Content-Length': '1', Upgrade: 'websocket', 'x-kept': 'yes' },
+      body: 'hello',
+      timeoutMs: 2_000,
+    });
+    expect(sent).toMatchObject({ ok: true, status: 201, bodyStart: 'got POST hello' });
+    const got = received.at(-1)!;
+    expect(got.headers).toMatchObject({ host: `127.0.0.1:${port}`, 'content-length': '5', 'x-kept': 'yes' });
+    expect(got.headers['transfer-encoding']).toBeUndefined();
+    expect(got.headers.upgrade).toBeUndefined();
   });
 });
 
@@ -85,6 +103,9 @@ describe('the SSRF guard', () => {
     'http://[::1]:PORT/',
     'http://[::ffff:127.0.0.1]:PORT/',
     'http://[::ffff:169.254.169.254]/',
+    // IPv4-compatible IPv6 (::/96): ipaddr.js calls it unicast.
+    'http://[::127.0.0.1]:PORT/',
+    'http://[::a9fe:a9fe]/',
     'http://[fd00::1]/',
     'http://100.64.0.1/',
     'http://192.168.1.1/',

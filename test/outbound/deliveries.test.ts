@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newDelivery } from '../../outbound/delivery.js';
+import { writeDeliveries } from '../../warehouse/outbox-store.js';
 import { adminAuth, startApp, type TestApp } from '../helpers/app.js';
 import { startReceiver, until, type Received } from './receiver.js';
 
@@ -11,6 +13,7 @@ beforeAll(async () => {
     if (req.path === '/flaky') return nth === 1 ? 500 : 200;
     if (req.path === '/missing') return 404;
     if (req.path === '/slow') return { delayMs: 1_500 };
+    if (req.path === '/held') return { delayMs: 300 };
     return 200;
   });
   t = await startApp({ KEYREV_OUTBOUND_ALLOW: '127.0.0.1', KEYREV_FLUSH_INTERVAL_MS: '50' });
@@ -200,12 +203,20 @@ describe('outgoing postbacks', () => {
     }, 3_000, 'delivered state');
     expect(listed.body.rows).toHaveLength(1);
     const row = listed.body.rows[0];
-    expect(row).toMatchObject({ ruleId: r, clickId, status: 'sale', state: 'delivered', attempts: 1, lastStatusCode: 200, headers: { Authorization: '********', 'X-Plain': 'visible' } });
+    expect(row).toMatchObject({ ruleId: r, clickId, status: 'sale', state: 'delivered', attempts: 1, lastStatusCode: 200, headers: { Authorization: '********', 'X-Plain': '********', 'x-keyrev-delivery': row.id } });
     expect(row.url).toBe(`${rx.base}/log?c=${clickId}&token=********&api_key=********&kw=shoes`);
     expect(row.history[0]).toMatchObject({ statusCode: 200, answer: 'OK' });
     expect(typeof row.history[0].latencyMs).toBe('number');
     expect((await api('GET', `/api/postback-deliveries?ruleId=${r}&state=failed`)).body.rows).toHaveLength(0);
-    expect((await api('GET', `/api/postback-rules/${r}`)).body.headers).toEqual({ Authorization: '********', 'X-Plain': 'visible' });
+    // The rule is shown as the log shows its deliveries: secret query values and header values masked.
+    const shownRule = (await api('GET', `/api/postback-rules/${r}`)).body;
+    expect(shownRule.headers).toEqual({ Authorization: '********', 'X-Plain': '********' });
+    expect(shownRule.url).toBe(`${rx.base}/log?c={clickid}&token=********&api_key=********&kw={keyword}`);
+    expect(JSON.stringify((await api('GET', '/api/postback-rules')).body)).not.toContain('token=abc');
+    // Sent back as shown (a form that PATCHes what it read), the masked values keep the stored ones.
+    expect((await api('PATCH', `/api/postback-rules/${r}`, { url: `${shownRule.url as string}&v=2`, headers: shownRule.headers })).status).toBe(200);
+    const stored = t.app.outbound.outbox as unknown as { deps: { rules(): { id: string; url: string; headers: Record<string, string> }[] } };
+    expect(stored.deps.rules().find((x) => x.id === r)).toMatchObject({ url: `${rx.base}/log?c={clickid}&token=abc&api_key=k1&kw={keyword}&v=2`, headers: { Authorization: 'Bearer s3cret', 'X-Plain': 'visible' } });
 
     // The whole recent queue read again (the overlap sweep): nothing new is created or sent.
     t.app.outbound.tuning.sweepEveryMs = 0;
@@ -229,13 +240,13 @@ describe('outgoing postbacks', () => {
     await new Promise((res) => setTimeout(res, 300));
     expect(rx.on('/replay')).toHaveLength(0);
     const to = new Date(Date.now() + 1_000).toISOString();
-    expect((await api('POST', `/api/postback-rules/${r}/replay`, { from, to }))).toMatchObject({ status: 200, body: { conversions: 1, created: 1, resent: 0 } });
+    expect((await api('POST', `/api/postback-rules/${r}/replay`, { from, to }))).toMatchObject({ status: 200, body: { conversions: 1, created: 1, resent: 0, next: null } });
     await until(() => rx.on('/replay').length === 1, 5_000, 'replayed rule');
     expect(rx.on('/replay')[0]!.query.get('c')).toBe(clickId);
     // Again: nothing new to create; with resend the delivered one goes again.
     await new Promise((res) => setTimeout(res, 200));
-    expect((await api('POST', `/api/postback-rules/${r}/replay`, { from, to })).body).toEqual({ conversions: 1, created: 0, resent: 0 });
-    expect((await api('POST', `/api/postback-rules/${r}/replay`, { from, to, resend: true })).body).toEqual({ conversions: 1, created: 0, resent: 1 });
+    expect((await api('POST', `/api/postback-rules/${r}/replay`, { from, to })).body).toEqual({ conversions: 1, created: 0, resent: 0, next: null });
+    expect((await api('POST', `/api/postback-rules/${r}/replay`, { from, to, resend: true })).body).toEqual({ conversions: 1, created: 0, resent: 1, next: null });
     await until(() => rx.on('/replay').length === 2, 5_000, 'resent');
     expect((await api('POST', `/api/postback-rules/${r}/replay`, { from: to, to: from })).status).toBe(400);
   });
@@ -262,5 +273,92 @@ describe('outgoing postbacks', () => {
     // A report key may not read or change rules.
     const key = (await api('POST', '/api/keys', { name: 'reports' })).body.key as string;
     expect((await t.app.inject({ method: 'GET', url: '/api/postback-rules', headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(403);
+  });
+
+  it('delivers a keyword beyond Latin-1 in a header, percent-encoded (Node would refuse it as is)', async () => {
+    const id = await campaign('src-header');
+    const r = await rule({ scope: 'campaign', campaignId: id, url: `${rx.base}/header-kw?c={clickid}`, headers: { 'X-Kw': 'kw {keyword}' } });
+    await sale(id, '1', `kw=${encodeURIComponent('日本 shoes')}`);
+    await until(() => rx.on('/header-kw').length === 1, 5_000, 'header delivery');
+    expect(rx.on('/header-kw')[0]!.headers['x-kw']).toBe('kw %E6%97%A5%E6%9C%AC shoes');
+    await until(async () => (await api('GET', `/api/postback-deliveries?ruleId=${r}&state=delivered`)).body.rows.length === 1, 3_000, 'delivered');
+    // A header value the rule itself writes must be sendable as is.
+    expect((await api('POST', '/api/postback-rules', { scope: 'global', url: `${rx.base}/`, headers: { 'X-Name': 'Café 日本' } })).body.message).toMatch(/printable ASCII/);
+  });
+
+  it('holds at most maxHeld deliveries: the rest stay stored and later scans send them', async () => {
+    const id = await campaign('src-held');
+    await rule({ scope: 'campaign', campaignId: id, url: `${rx.base}/held?c={clickid}` });
+    t.app.outbound.tuning.maxHeld = 2;
+    t.app.outbound.tuning.openScanMs = 0;
+    try {
+      for (let i = 0; i < 6; i++) await sale(id);
+      await until(async () => {
+        await t.app.outbound.run();
+        return rx.on('/held').length === 6;
+      }, 10_000, 'six held deliveries');
+      const at = rx.on('/held').map((r) => r.atMs);
+      // Two at a time, each answered after 300 ms: the third request waited for a slot.
+      expect(at[2]! - at[0]!).toBeGreaterThanOrEqual(250);
+    } finally {
+      t.app.outbound.tuning.maxHeld = 5_000;
+      t.app.outbound.tuning.openScanMs = 5_000;
+    }
+  });
+
+  it('scans only deliveries created within the horizon, and those a replay reopened however old', async () => {
+    const id = await campaign('src-stale');
+    const r = await rule({ scope: 'campaign', campaignId: id, url: `${rx.base}/stale?c=1` });
+    const stored = (t.app.outbound.outbox as unknown as { deps: { rules(): Parameters<typeof newDelivery>[2][] } }).deps.rules().find((x) => x.id === r)!;
+    const row = { click_id: '1', conversion_type: '', txid: 'stale', status: 'sale' } as Parameters<typeof newDelivery>[1];
+    const old = newDelivery('000000000000000000000000000051a1', row, stored, {} as Parameters<typeof newDelivery>[3], Date.now() - 30 * 86_400_000);
+    await writeDeliveries(t.app.keyrev.warehouse, [{ ...old, url: `${rx.base}/stale?c=1` }]);
+    t.app.outbound.tuning.openScanMs = 0;
+    try {
+      await t.app.outbound.run();
+      await t.app.outbound.run();
+      await new Promise((res) => setTimeout(res, 300));
+      expect(rx.on('/stale')).toHaveLength(0);
+      expect((await api('POST', `/api/postback-deliveries/${old.id}/replay`)).status).toBe(202);
+      await until(() => rx.on('/stale').length === 1, 5_000, 'replayed stale delivery');
+    } finally {
+      t.app.outbound.tuning.openScanMs = 5_000;
+    }
+  });
+
+  it('replays a rule in shares of rows (next says where to go on), one replay at a time', async () => {
+    const id = await campaign('src-pages');
+    const from = new Date(Date.now() - 1_000).toISOString();
+    for (let i = 0; i < 3; i++) {
+      await sale(id);
+      await new Promise((res) => setTimeout(res, 5));
+    }
+    await new Promise((res) => setTimeout(res, 500));
+    const r = await rule({ scope: 'campaign', campaignId: id, url: `${rx.base}/pages?c={clickid}` });
+    const to = new Date(Date.now() + 1_000).toISOString();
+    t.app.outbound.tuning.replayRowsPerCall = 1;
+    let calls = 0;
+    let conversions = 0;
+    try {
+      let next: string | null = from;
+      while (next !== null && calls < 10) {
+        const res = await api('POST', `/api/postback-rules/${r}/replay`, { from: next, to });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        conversions += res.body.conversions as number;
+        next = res.body.next as string | null;
+        calls++;
+      }
+    } finally {
+      t.app.outbound.tuning.replayRowsPerCall = 20_000;
+    }
+    expect(conversions).toBe(3);
+    expect(calls).toBeGreaterThan(1);
+    await until(() => rx.on('/pages').length === 3, 5_000, 'three paged replays');
+    const [a, b] = await Promise.all([api('POST', `/api/postback-rules/${r}/replay`, { from, to, resend: true }), api('POST', `/api/postback-rules/${r}/replay`, { from, to, resend: true })]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+  });
+
+  it('refuses a time outside the years the warehouse holds', async () => {
+    expect((await api('GET', '/api/postback-deliveries?from=1960-01-01')).status).toBe(400);
   });
 });

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OutboundResult } from '../../core/outbound-http.js';
 import { afterAttempt, defaultRetryDelaysMs, firingRules } from '../../outbound/delivery.js';
-import { fillMacros, macroNames, macroProblem, type MacroValues } from '../../outbound/macros.js';
-import { isSecretName, maskUrl } from '../../outbound/masking.js';
+import { fillMacros, jsonTemplateProblem, macroNames, macroProblem, type MacroValues } from '../../outbound/macros.js';
 import type { Rule } from '../../outbound/rule-schema.js';
 import type { DeliveryRow } from '../../warehouse/outbox-store.js';
 
@@ -25,9 +24,10 @@ const delivery: DeliveryRow = {
   deliveredMs: undefined,
   lastStatus: 0,
   lastError: '',
+  version: '7',
 };
 const answer = (status: number): OutboundResult => ({ ok: true, status, bodyStart: '', latencyMs: 1 });
-const networkError: OutboundResult = { ok: false, error: 'connect ECONNREFUSED', refused: false, latencyMs: 1 };
+const networkError: OutboundResult = { ok: false, error: 'connect ECONNREFUSED', refused: false, permanent: false, latencyMs: 1 };
 
 describe('a delivery after an attempt', () => {
   it('follows the documented schedule on retryable failures (30 s, 2 min, 10 min, 1 h, 6 h), then fails', () => {
@@ -47,7 +47,18 @@ describe('a delivery after an attempt', () => {
     expect(afterAttempt(delivery, answer(204), 5, defaultRetryDelaysMs)).toMatchObject({ state: 'delivered', deliveredMs: 5, attempts: 1 });
     expect(afterAttempt(delivery, answer(404), 5, defaultRetryDelaysMs)).toMatchObject({ state: 'failed', attempts: 1 });
     expect(afterAttempt(delivery, answer(301), 5, defaultRetryDelaysMs)).toMatchObject({ state: 'failed', lastError: 'HTTP 301 (redirects are not followed)' });
-    expect(afterAttempt(delivery, { ok: false, error: 'refused', refused: true, latencyMs: 0 }, 5, defaultRetryDelaysMs)).toMatchObject({ state: 'failed' });
+    expect(afterAttempt(delivery, { ok: false, error: 'refused', refused: true, permanent: true, latencyMs: 0 }, 5, defaultRetryDelaysMs)).toMatchObject({ state: 'failed' });
+  });
+
+  it('fails at once when the request cannot be built (the same bytes would fail again)', () => {
+    const invalidHeader: OutboundResult = { ok: false, error: 'Invalid character in header content ["x-kw"]', refused: false, permanent: true, latencyMs: 0 };
+    expect(afterAttempt(delivery, invalidHeader, 5, defaultRetryDelaysMs)).toMatchObject({ state: 'failed', attempts: 1, lastError: invalidHeader.error });
+  });
+
+  it('writes each new state one version above the state it was made from, whatever the clock', () => {
+    const retrying = afterAttempt(delivery, answer(503), 5, defaultRetryDelaysMs);
+    expect(retrying.version).toBe('8');
+    expect(afterAttempt(retrying, answer(200), 1, defaultRetryDelaysMs).version).toBe('9');
   });
 });
 
@@ -79,13 +90,20 @@ describe('macros and masking', () => {
     expect(macroProblem('{clickid}&{Payout}')).toBeUndefined();
   });
 
-  it('keeps line breaks out of headers', () => {
-    expect(fillMacros('v {keyword}', { ...values, keyword: 'a\r\nx-evil: 1' }, 'header')).toBe('v ax-evil: 1');
+  it('keeps line breaks and characters beyond printable ASCII out of headers: percent-encoded', () => {
+    expect(fillMacros('v {keyword}', { ...values, keyword: 'a\r\nx-evil: 1' }, 'header')).toBe('v a%0D%0Ax-evil: 1');
+    expect(fillMacros('{keyword}', { ...values, keyword: '日本 shoes é' }, 'header')).toBe('%E6%97%A5%E6%9C%AC shoes %C3%A9');
   });
 
-  it('masks credential-like names only', () => {
-    for (const name of ['token', 'api_key', 'apiKey', 'X-Api-Key', 'secret', 'client_secret', 'password', 'sig', 'Authorization', 'access_token']) expect(isSecretName(name), name).toBe(true);
-    for (const name of ['keyword', 'kw', 'click', 'sub1', 'monkey']) expect(isSecretName(name), name).toBe(false);
-    expect(maskUrl('https://u:pw@x.example/p?a=1&token=t&kw=k#f')).toBe('https://u:********@x.example/p?a=1&token=********&kw=k#f');
+  it('refuses a JSON body that is not JSON for some status, and encodes mapped words for their place', () => {
+    // Valid for sale and lead, yet `rejected` (the fallback) would stand bare.
+    expect(jsonTemplateProblem('{"s": {status:sale=1,lead=0}}')).toMatch(/for status rejected/);
+    expect(jsonTemplateProblem('{"s": {status:sale=1,lead=0,rejected=0,rebill=1,chargeback=0}}')).toBeUndefined();
+    expect(jsonTemplateProblem('{"s": "{status:sale=a"b}"}')).toBeUndefined();
+    expect(fillMacros('{"s":"{status:sale=a"b}"}', { ...values, status: 'sale' }, 'json')).toBe('{"s":"a\\"b"}');
+    expect(fillMacros('s={status:sale=a&b}', { ...values, status: 'sale' }, 'url')).toBe('s=a%26b');
+    // A URL template is stored percent-encoded: its words are encoded once, not twice.
+    expect(fillMacros('s={status:sale=%C3%A9}', { ...values, status: 'sale' }, 'url')).toBe('s=%C3%A9');
+    expect(fillMacros('s={status:sale=a+b}', { ...values, status: 'sale' }, 'form')).toBe('s=a%2Bb');
   });
 });

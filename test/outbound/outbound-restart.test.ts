@@ -74,5 +74,7 @@ describe('outgoing postbacks across SIGKILL and restarts', () => {
     expect(byKey.size).toBe(10);
     expect([...byKey].filter(([, n]) => n !== 1)).toEqual([]);
     expect(await delivered(base)).toBe(10);
-  }, 45_000);
+    // Three keyrev processes start in turn: alone it takes 20-35 s on this loaded 2-core machine,
+    // beside other test files more than 45 s.
+  }, 90_000);
 });

@@ -490,7 +490,7 @@ export interface paths {
         };
         /**
          * Tracking link: records the click and answers 302 to the offer
-         * @description Records the click on disk, then answers 302 to the campaign's offer URL with its macros filled, and the click id in the X-Keyrev-Click-Id header. An unknown or paused campaign sends the visitor to the campaign's `fallbackUrl`, else to KEYREV_FALLBACK_URL; with neither, the answer is 404 "This link is not active." (the click is recorded as missed either way).
+         * @description Records the click on disk, then answers 302 to the campaign's offer URL with its macros filled, and the click id in the X-Keyrev-Click-Id header (absent when the spool could not keep the click: disk limit). An unknown or paused campaign sends the visitor to the campaign's `fallbackUrl`, else to KEYREV_FALLBACK_URL; with neither, the answer is 404 "This link is not active." (the click is recorded as missed either way).
          *
          *     Query parameters stored in columns, by column, with the names each accepts (in any case; the first of them in the link counts; values up to 512 characters; an unfilled placeholder such as `{keyword}`, `[keyword]` or `#keyword#` counts as absent):
          *
@@ -1869,6 +1869,11 @@ export interface paths {
                                 headers: {
                                     [key: string]: string;
                                 };
+                                /**
+                                 * @default json
+                                 * @enum {string}
+                                 */
+                                bodyType: "json" | "form" | "text";
                                 body?: string;
                                 id: string;
                                 /** Format: date-time */
@@ -1937,7 +1942,6 @@ export interface paths {
                         type: "webhook";
                         /** @default  */
                         name?: string;
-                        /** Format: uri */
                         url: string;
                         /**
                          * @default POST
@@ -1948,15 +1952,18 @@ export interface paths {
                         headers?: {
                             [key: string]: string;
                         };
+                        /**
+                         * @default json
+                         * @enum {string}
+                         */
+                        bodyType?: "json" | "form" | "text";
                         body?: string;
                     } | {
                         /** @enum {string} */
                         type: "slack";
                         /** @default  */
                         name?: string;
-                        /** Format: uri */
                         webhookUrl: string;
-                        /** Format: uri */
                         apiBase?: string;
                     } | {
                         /** @enum {string} */
@@ -1965,7 +1972,6 @@ export interface paths {
                         name?: string;
                         botToken: string;
                         chatId: string;
-                        /** Format: uri */
                         apiBase?: string;
                     } | {
                         /** @enum {string} */
@@ -1976,7 +1982,6 @@ export interface paths {
                         authToken: string;
                         from: string;
                         to: string;
-                        /** Format: uri */
                         apiBase?: string;
                     } | {
                         /** @enum {string} */
@@ -2005,6 +2010,11 @@ export interface paths {
                             headers: {
                                 [key: string]: string;
                             };
+                            /**
+                             * @default json
+                             * @enum {string}
+                             */
+                            bodyType: "json" | "form" | "text";
                             body?: string;
                             id: string;
                             /** Format: date-time */
@@ -2094,6 +2104,11 @@ export interface paths {
                             headers: {
                                 [key: string]: string;
                             };
+                            /**
+                             * @default json
+                             * @enum {string}
+                             */
+                            bodyType: "json" | "form" | "text";
                             body?: string;
                             id: string;
                             /** Format: date-time */
@@ -3131,7 +3146,7 @@ export interface paths {
         head?: never;
         /**
          * Change an outgoing postback rule
-         * @description `signingKey: null` removes the key; a header sent back with its masked value keeps the stored value.
+         * @description `signingKey: null` removes the key; a header value or URL query value sent back masked (`********`, as GET shows it) keeps the stored value.
          */
         patch: {
             parameters: {
@@ -3242,7 +3257,7 @@ export interface paths {
         put?: never;
         /**
          * Apply a rule again to the conversions queued in a time range
-         * @description Creates the deliveries the rule should have made and has not (e.g. a rule created after the conversions), and sends failed ones again; `resend: true` sends delivered ones again too. At most 90 days.
+         * @description Creates the deliveries the rule should have made and has not (e.g. a rule created after the conversions), and sends failed ones again; `resend: true` sends delivered ones again too. At most 90 days. One call reads at most 20,000 queued conversion states: `next`, when not null, is the `from` of the call that goes on. A replay while another runs answers 409.
          */
         post: {
             parameters: {
@@ -3276,6 +3291,7 @@ export interface paths {
                             conversions: number;
                             created: number;
                             resent: number;
+                            next: string | null;
                         };
                     };
                 };
@@ -3296,7 +3312,7 @@ export interface paths {
         };
         /**
          * Outgoing postback deliveries, newest first, with every attempt
-         * @description Deliveries created in [from, to) (default: the last 24 hours), filtered by state and rule. Secret query values and headers are masked.
+         * @description Deliveries created in [from, to) (default: the last 24 hours), filtered by state and rule. Secret query values, the URL password and header values (but Content-Type, Accept, User-Agent, X-Keyrev-Delivery) are masked.
          */
         get: {
             parameters: {
