@@ -35,6 +35,7 @@ export class ApiError extends Error {
 }
 
 const keyStorage = 'keyrev.apiKey';
+const unreachable = 'The keyrev API cannot be reached; is it running?';
 
 export function apiKey(): string {
   return localStorage.getItem(keyStorage) ?? '';
@@ -48,7 +49,10 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const headers = new Headers(init.headers);
   if (apiKey()) headers.set('authorization', `Bearer ${apiKey()}`);
   if (init.body) headers.set('content-type', 'application/json');
-  const res = await fetch(path, { ...init, headers });
+  const res = await fetch(path, { ...init, headers }).catch(() => {
+    // fetch rejects only when no answer came at all (server down, network gone): status 0.
+    throw new ApiError(0, '', unreachable);
+  });
   const text = await res.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;
   if (!res.ok) {

@@ -1,7 +1,7 @@
 import { ApiError, api, apiKey, setApiKey } from './api.js';
 import { findCampaign, loadCampaigns, setUpCampaignForm } from './campaigns-view.js';
 import { setUpLinkBuilder } from './link-builder.js';
-import { loadReport, setUpReport } from './report-view.js';
+import { loadReport, setUpReport, startLiveRefresh } from './report-view.js';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -31,6 +31,9 @@ async function loadAll(): Promise<void> {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
       message.textContent = err.status === 401 ? 'That key was not accepted.' : 'This read-only key shows reports only.';
       message.hidden = false;
+    } else if (err instanceof ApiError && err.status === 0) {
+      message.textContent = err.message;
+      message.hidden = false;
     }
   }
   await loadReport();
@@ -42,8 +45,10 @@ byId<HTMLFormElement>('key-form').addEventListener('submit', (e) => {
   void loadAll();
 });
 byId<HTMLInputElement>('api-key').value = apiKey();
-setUpReport();
-setUpCampaignForm();
+// The API groups by campaign id; people know their campaigns by name.
+setUpReport((dim, value) => (dim === 'campaign' ? findCampaign(value)?.name : undefined));
+setUpCampaignForm(() => void loadReport());
 setUpLinkBuilder(findCampaign);
+startLiveRefresh(30_000);
 void showHealth();
 void loadAll();
