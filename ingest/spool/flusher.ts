@@ -143,7 +143,10 @@ export class Flusher {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.exclusive(() => this.ship(false)).finally(() => this.schedule(this.backoffMs || this.opts.intervalMs));
+      // exclusive() logs a failed pass; the next one is scheduled whatever happened (an unhandled rejection would end the process).
+      void this.exclusive(() => this.ship(false))
+        .catch(() => undefined)
+        .finally(() => this.schedule(this.backoffMs || this.opts.intervalMs));
     }, delayMs);
     this.timer.unref();
   }
@@ -160,6 +163,8 @@ export class Flusher {
       let done: SegmentInsert;
       try {
         done = await this.insertSegment(segment);
+        // A recovered segment's check asks ClickHouse too: failing, the segment stays and both are tried again.
+        if (segment.recovered && done.rejected.length === 0) await this.insertMissing(done);
       } catch (err) {
         // Unreachable, busy, or the encoder failed: the segment stays and is tried again.
         this.failure = err as Error;
@@ -180,7 +185,6 @@ export class Flusher {
           'ClickHouse refused rows of a spool segment; inserted the others, set these aside',
         );
       } else {
-        if (segment.recovered) await this.insertMissing(done);
         await this.spool.remove(segment);
       }
       this.encoded = undefined;

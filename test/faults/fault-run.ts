@@ -103,8 +103,13 @@ export async function runFaults(plan: FaultPlan): Promise<FaultReport> {
   const span = () => sleep(plan.spanMs * (0.5 + Math.random()));
   const restart = async () => {
     run = spawnKeyrev(env);
-    // Generous: the warehouse stand-in shares this process with the generator, and CI machines are slow.
-    await waitFor200(`${base}/health`, 120_000);
+    try {
+      // Generous: the warehouse stand-in shares this process with the generator, and CI machines are slow.
+      await waitFor200(`${base}/health`, 120_000);
+    } catch (err) {
+      const health = await fetch(`${base}/health`).then((r) => r.text(), (e: Error) => e.message);
+      throw new Error(`${(err as Error).message}; /health: ${health.slice(0, 500)}; keyrev's stderr: ${run.stderr().slice(-2000)}`);
+    }
   };
   const kill = async (why: string) => {
     run.child.kill('SIGKILL');

@@ -299,4 +299,31 @@ describe('a segment ClickHouse refuses', () => {
     // Replayed again (its file left by a crash after the insert): nothing is stored twice.
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
   });
+
+  it("keeps a replayed segment whose check ClickHouse could not answer, and checks thousands of rows in shares a server's URL limit takes", async () => {
+    const { wh, dataDir } = await fresh();
+    const first = clicksPipeline(wh, dataDir);
+    const many = Array.from({ length: 1_200 }, (_, i) => `${JSON.stringify({ id: 5000 + i, source: 'src' })}\n`).join('');
+    expect(await first.pipeline.spool.append(many, 1_200)).toBe(true);
+    wh.down = true;
+    await first.pipeline.close();
+    wh.down = false;
+    // The replay's insert goes through; the check after it finds ClickHouse gone.
+    const checks = () => wh.queries.filter((q) => q.includes('IN {ids:Array(UInt64)}')).length;
+    wh.beforeInsert = () => {
+      wh.beforeInsert = () => {};
+      setImmediate(() => (wh.down = true));
+    };
+    const second = clicksPipeline(wh, dataDir);
+    await expect(second.pipeline.flusher.drain()).rejects.toThrow(/unreachable/);
+    const dir = path.join(dataDir, 'spool', 'clicks');
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl'))).toHaveLength(1);
+    wh.down = false;
+    const before = checks();
+    await second.pipeline.flusher.drain();
+    await second.pipeline.close();
+    expect(checks() - before).toBe(3);
+    expect((await storedClicks()).filter(([id]) => id >= 5000 && id < 6200)).toHaveLength(1_200);
+    expect((await storedClicks()).filter(([id]) => id >= 5000 && id < 6200).every(([, n]) => n === 1)).toBe(true);
+  });
 });
