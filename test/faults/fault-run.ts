@@ -108,7 +108,7 @@ export async function runFaults(plan: FaultPlan): Promise<FaultReport> {
       await waitFor200(`${base}/health`, 120_000);
     } catch (err) {
       const health = await fetch(`${base}/health`).then((r) => r.text(), (e: Error) => e.message);
-      throw new Error(`${(err as Error).message}; /health: ${health.slice(0, 500)}; keyrev's stderr: ${run.stderr().slice(-2000)}`);
+      throw new Error(`${(err as Error).message}; /health: ${health.slice(0, 500)}; keyrev's stderr: ${run.stderr().slice(-2000)}`, { cause: err });
     }
   };
   const kill = async (why: string) => {
