@@ -99,6 +99,8 @@ describe.skipIf(Boolean(missing))(`report screen in Chromium${missing ? ` (skipp
   it("shows the API's top rows and totals under the API's metric labels, a page at a time, and refuses a reversed range", async () => {
     const page = await open('/');
     await expect.poll(() => page.textContent('#report-title'), poll).toBe('Revenue by keyword');
+    // The page writes its view to the URL once it has drawn it.
+    await expect.poll(() => query(page).get('tz'), poll).toBeTruthy();
     const zone = query(page).get('tz')!;
     const day = dayIn(zone, new Date());
     const api = await apiReport(`from=${await page.inputValue('[name=from]')}&to=${day}&tz=${encodeURIComponent(zone)}&groupBy=keyword&sort=-revenue&limit=50`);
@@ -111,15 +113,19 @@ describe.skipIf(Boolean(missing))(`report screen in Chromium${missing ? ` (skipp
     // Leads, pending revenue, rejections and bot clicks are columns of their own.
     expect(table.columns).toEqual(expect.arrayContaining(['leads', 'pendingRevenue', 'rejected', 'botClicks']));
     // Against the 7 days before, which had no clicks: every amount is new, ratios had nothing to compare with.
-    const compare = await page.$$eval('#report-table tfoot tr.compare > *', (cells) => cells.map((c) => c.textContent));
-    expect([compare[0], compare[table.columns.indexOf('clicks')], compare[table.columns.indexOf('revenue')], compare[table.columns.indexOf('cr')]]).toEqual(['vs 7 days before', 'new', 'new', '–']);
+    // The comparison and the time series come from requests of their own, after the table.
+    const compare = async () => {
+      const cells = await page.$$eval('#report-table tfoot tr.compare > *', (all) => all.map((c) => c.textContent));
+      return [cells[0], cells[table.columns.indexOf('clicks')], cells[table.columns.indexOf('revenue')], cells[table.columns.indexOf('cr')]];
+    };
+    await expect.poll(compare, poll).toEqual(['vs 7 days before', 'new', 'new', '–']);
     // The time series: a bucket a day of the range, today's with the API's numbers, another metric on request.
     const series = () => page.$$eval('#series-chart rect.hover title', (titles) => titles.map((t) => t.textContent));
-    expect(await series()).toHaveLength(7);
+    await expect.poll(async () => (await series()).length, poll).toBe(7);
     expect((await series()).at(-1)).toBe(`${day}: 55.00`);
     await page.selectOption('#series-metric', 'clicks');
-    expect(await page.textContent('#series-title')).toBe('Clicks by day');
-    expect((await series()).at(-1)).toBe(`${day}: 63`);
+    await expect.poll(() => page.textContent('#series-title'), poll).toBe('Clicks by day');
+    await expect.poll(async () => (await series()).at(-1), poll).toBe(`${day}: 63`);
     expect(await page.$$('#series-chart path.line')).toHaveLength(1);
 
     await page.click('#report-pager [data-page="1"]');
@@ -146,14 +152,16 @@ describe.skipIf(Boolean(missing))(`report screen in Chromium${missing ? ` (skipp
 
     await page.click('#report-table th[data-column=clicks] button');
     await expect.poll(() => query(page).get('sort'), poll).toBe('-clicks');
+    // The URL changes before the new table is drawn, and the rows by clicks may be the rows by revenue: wait for the header.
+    await expect.poll(() => page.getAttribute('#report-table th[data-column=clicks]', 'aria-sort'), poll).toBe('descending');
     const byClicks = await apiReport(`${range}&sort=-clicks&limit=50`);
     await expect.poll(async () => (await readTable(page)).rows, poll).toEqual(expected('keyword', byClicks).rows);
     expect((await readTable(page)).rows[0]![0]).toBe('trail shoes');
-    expect(await page.getAttribute('#report-table th[data-column=clicks]', 'aria-sort')).toBe('descending');
     expect(await page.textContent('#report-title')).toBe('Clicks by keyword');
 
     await page.click('#report-table th[data-column=clicks] button');
     await expect.poll(() => query(page).get('sort'), poll).toBe('clicks');
+    await expect.poll(() => page.getAttribute('#report-table th[data-column=clicks]', 'aria-sort'), poll).toBe('ascending');
     const ascending = await apiReport(`${range}&sort=clicks&limit=50`);
     await expect.poll(async () => (await readTable(page)).rows, poll).toEqual(expected('keyword', ascending).rows);
 
