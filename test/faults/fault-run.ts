@@ -1,7 +1,7 @@
 import { ServerWarehouse } from '../../warehouse/server.js';
 import { adminKey } from '../helpers/app.js';
 import { startClickHouseFixture } from '../helpers/clickhouse-http-fixture.js';
-import { freePort, spawnKeyrev, waitFor200, type Spawned } from '../helpers/process.js';
+import { freePort, spawnKeyrev, waitFor200, waitForEmptySpools, type Spawned } from '../helpers/process.js';
 import { tempDir } from '../helpers/temp.js';
 
 export interface FaultPlan {
@@ -178,16 +178,6 @@ export async function runFaults(plan: FaultPlan): Promise<FaultReport> {
     run.child.kill('SIGTERM');
     await run.exited;
     await fixture.close();
-  }
-}
-
-async function waitForEmptySpools(base: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const health = (await (await fetch(`${base}/health`)).json()) as { spool: Record<string, { segments: number }> };
-    if (Object.values(health.spool).every((s) => s.segments === 0)) return;
-    if (Date.now() > deadline) throw new Error(`spool not drained: ${JSON.stringify(health.spool)}`);
-    await sleep(100);
   }
 }
 

@@ -49,3 +49,14 @@ export async function waitFor200(url: string, timeoutMs: number): Promise<Respon
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Polls a running keyrev's /health until every spool (clicks, postbacks) has no segment left, or the time is up. */
+export async function waitForEmptySpools(base: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const health = (await (await fetch(`${base}/health`)).json()) as { spool: Record<string, { segments: number }> };
+    if (Object.values(health.spool).every((s) => s.segments === 0)) return;
+    if (Date.now() > deadline) throw new Error(`spool not drained: ${JSON.stringify(health.spool)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EmbeddedWarehouse } from '../../../warehouse/embedded.js';
 import { adminKey } from '../../helpers/app.js';
-import { freePort, spawnKeyrev, waitFor200, type Spawned } from '../../helpers/process.js';
+import { freePort, spawnKeyrev, waitFor200, waitForEmptySpools, type Spawned } from '../../helpers/process.js';
 import { tempDir } from '../../helpers/temp.js';
-
-async function waitForEmptySpool(base: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const health = await (await fetch(`${base}/health`)).json();
-    if (health.spool.clicks.segments === 0) return;
-    if (Date.now() > deadline) throw new Error(`spool not drained: ${JSON.stringify(health.spool)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('crash safety', () => {
   it('keeps every answered click exactly once across a SIGKILL in the middle of a load', async () => {
@@ -52,7 +42,7 @@ describe('crash safety', () => {
     run = spawnKeyrev(env);
     try {
       await waitFor200(`${base}/health`, 30_000);
-      await waitForEmptySpool(base, 30_000);
+      await waitForEmptySpools(base, 30_000);
     } finally {
       run.child.kill('SIGTERM');
     }
